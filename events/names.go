@@ -1,0 +1,85 @@
+package events
+
+// JetStream names. Every subject, stream, consumer and bucket Hookshot uses is
+// declared here so that controllers, workers and the engine agree on them.
+const (
+	// SubjectPrefix is the first token of every Hookshot subject.
+	SubjectPrefix = "hookshot"
+
+	// StreamLifecycle holds lifecycle events: hookshot.lifecycle.<account>.<app>.<action>.<stage>.
+	// Limits retention: the stream is the history that replay reads.
+	StreamLifecycle   = "HOOKSHOT_LIFECYCLE"
+	SubjectLifecycle  = "hookshot.lifecycle"
+	SubjectsLifecycle = SubjectLifecycle + ".>"
+
+	// StreamJobs is the work queue of jobs: hookshot.jobs.<account>.<app>.
+	// Work-queue retention: a job is gone once a worker acks it.
+	StreamJobs   = "HOOKSHOT_JOBS"
+	SubjectJobs  = "hookshot.jobs"
+	SubjectsJobs = SubjectJobs + ".>"
+
+	// StreamResults holds execution results (hookshot.results.execution.<account>.<run>)
+	// and stage results (hookshot.results.stage.<account>.<run>).
+	StreamResults           = "HOOKSHOT_RESULTS"
+	SubjectResults          = "hookshot.results"
+	SubjectsResults         = SubjectResults + ".>"
+	SubjectExecutionResults = SubjectResults + ".execution"
+	SubjectStageResults     = SubjectResults + ".stage"
+
+	// ConsumerLifecycle is the engine's durable consumer of lifecycle events.
+	ConsumerLifecycle = "hookshot-engine-lifecycle"
+	// ConsumerAggregator is the engine's durable consumer of execution results.
+	ConsumerAggregator = "hookshot-engine-results"
+	// ConsumerWorkers is the durable consumer every worker pulls jobs from.
+	ConsumerWorkers = "hookshot-workers"
+
+	// BucketHooks stores execution hooks under <account>.<hookID>.
+	BucketHooks = "hookshot_hooks"
+	// BucketSources stores hook sources under <account>.<sourceID>.
+	BucketSources = "hookshot_sources"
+	// BucketApps stores registered apps and their container inventory under <account>.<appID>.
+	BucketApps = "hookshot_apps"
+	// BucketRuns stores run state: stage plans, execution results and stage
+	// results, each written create-if-absent where exactly-once matters.
+	BucketRuns = "hookshot_runs"
+)
+
+// CloudEvents types of the four message kinds.
+const (
+	TypeLifecycle       = "io.hookshot.lifecycle.v1"
+	TypeJob             = "io.hookshot.job.v1"
+	TypeExecutionResult = "io.hookshot.execution.result.v1"
+	TypeStageResult     = "io.hookshot.stage.result.v1"
+)
+
+// LifecycleSubject is the subject a lifecycle event is published on.
+func LifecycleSubject(account, app, action, stage string) string {
+	return SubjectLifecycle + "." + account + "." + app + "." + action + "." + stage
+}
+
+// JobSubject is the subject a job is published on.
+func JobSubject(account, app string) string {
+	return SubjectJobs + "." + account + "." + app
+}
+
+// ExecutionResultSubject is the subject a worker publishes an execution result on.
+func ExecutionResultSubject(account, runID string) string {
+	return SubjectExecutionResults + "." + account + "." + runID
+}
+
+// StageResultSubject is the subject the engine publishes a stage result on.
+// A controller waiting for a run filters on it.
+func StageResultSubject(account, runID string) string {
+	return SubjectStageResults + "." + account + "." + runID
+}
+
+// LifecycleMsgID is the de-duplication ID of a lifecycle event: publishing the
+// same stage of the same run twice is dropped by JetStream.
+func LifecycleMsgID(runID, action, stage string) string {
+	return "lifecycle." + runID + "." + action + "." + stage
+}
+
+// StageKey names one stage of one run, in KV keys and message IDs.
+func StageKey(runID, action, stage string) string {
+	return runID + "." + action + "." + stage
+}

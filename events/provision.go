@@ -1,0 +1,186 @@
+package events
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ProvisionConfig sizes the streams and buckets.
+type ProvisionConfig struct {
+	// Replicas of every stream and bucket: 1 for a single server, 3 for a
+	// cluster. Defaults to 1.
+	Replicas int
+	// HistoryMaxAge is how long lifecycle events and results are kept for
+	// replay and inspection. Defaults to 7 days.
+	HistoryMaxAge time.Duration
+	// DuplicateWindow is how long a repeated Nats-Msg-Id is dropped.
+	// Defaults to 10 minutes.
+	DuplicateWindow time.Duration
+}
+
+func (c ProvisionConfig) withDefaults() ProvisionConfig {
+	c.Replicas = cmp.Or(c.Replicas, 1)
+	c.HistoryMaxAge = cmp.Or(c.HistoryMaxAge, 7*24*time.Hour)
+	c.DuplicateWindow = cmp.Or(c.DuplicateWindow, 10*time.Minute)
+	return c
+}
+
+func (c ProvisionConfig) validate() error {
+	if c.Replicas != 1 && c.Replicas != 3 {
+		return fmt.Errorf("replicas must be 1 or 3, not %d", c.Replicas)
+	}
+	if c.DuplicateWindow > c.HistoryMaxAge {
+		return fmt.Errorf("duplicate window %s longer than history %s", c.DuplicateWindow, c.HistoryMaxAge)
+	}
+	return nil
+}
+
+// StreamConfigs returns the configuration of Hookshot's three streams.
+func (c ProvisionConfig) StreamConfigs() []jetstream.StreamConfig {
+	c = c.withDefaults()
+	return []jetstream.StreamConfig{
+		{
+			Name:        StreamLifecycle,
+			Description: "Hookshot lifecycle events",
+			Subjects:    []string{SubjectsLifecycle},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    c.Replicas,
+			MaxAge:      c.HistoryMaxAge,
+			Duplicates:  c.DuplicateWindow,
+			MaxMsgSize:  MaxMessageBytes,
+		},
+		{
+			Name:        StreamJobs,
+			Description: "Hookshot jobs: one hook in one container",
+			Subjects:    []string{SubjectsJobs},
+			Retention:   jetstream.WorkQueuePolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    c.Replicas,
+			Duplicates:  c.DuplicateWindow,
+			MaxMsgSize:  MaxMessageBytes,
+		},
+		{
+			Name:        StreamResults,
+			Description: "Hookshot execution and stage results",
+			Subjects:    []string{SubjectsResults},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    c.Replicas,
+			MaxAge:      c.HistoryMaxAge,
+			Duplicates:  c.DuplicateWindow,
+			MaxMsgSize:  MaxMessageBytes,
+		},
+	}
+}
+
+// BucketConfigs returns the configuration of Hookshot's KV buckets.
+func (c ProvisionConfig) BucketConfigs() []jetstream.KeyValueConfig {
+	c = c.withDefaults()
+	kv := func(name, desc string, history uint8) jetstream.KeyValueConfig {
+		return jetstream.KeyValueConfig{
+			Bucket: name, Description: desc, History: history,
+			Storage: jetstream.FileStorage, Replicas: c.Replicas,
+		}
+	}
+	runs := kv(BucketRuns, "Hookshot run state", 1)
+	runs.TTL = c.HistoryMaxAge
+	return []jetstream.KeyValueConfig{
+		kv(BucketHooks, "Hookshot execution hooks", 5),
+		kv(BucketSources, "Hookshot hook sources", 5),
+		kv(BucketApps, "Hookshot apps and their container inventory", 1),
+		runs,
+	}
+}
+
+// Provision creates or updates every stream and bucket. It is idempotent:
+// every server and worker calls it at start.
+func Provision(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig) error {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("provision: %w", err)
+	}
+	for _, sc := range cfg.StreamConfigs() {
+		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+			return fmt.Errorf("provision stream %s: %w", sc.Name, err)
+		}
+	}
+	for _, kc := range cfg.BucketConfigs() {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
+			return fmt.Errorf("provision bucket %s: %w", kc.Bucket, err)
+		}
+	}
+	return nil
+}
+
+// NewMsg wraps data in a CloudEvents envelope of type typ, ready to publish
+// on subject with msgID as both the CloudEvents id and the Nats-Msg-Id.
+func NewMsg(subject, typ, msgID string, data any) (*nats.Msg, error) {
+	env, err := NewEnvelope(typ, msgID, data)
+	if err != nil {
+		return nil, err
+	}
+	env.Subject = subject
+	raw, err := json.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("encode envelope: %w", err)
+	}
+	msg := nats.NewMsg(subject)
+	msg.Data = raw
+	msg.Header.Set("Content-Type", "application/cloudevents+json")
+	msg.Header.Set(jetstream.MsgIDHeader, msgID)
+	return msg, nil
+}
+
+// Publish publishes data as NewMsg does and waits for the stream's ack. A
+// repeated publish within the duplicate window is dropped by JetStream.
+func Publish(ctx context.Context, js jetstream.JetStream, subject, typ, msgID string, data any) (*jetstream.PubAck, error) {
+	msg, err := NewMsg(subject, typ, msgID, data)
+	if err != nil {
+		return nil, err
+	}
+	ack, err := js.PublishMsg(ctx, msg)
+	if err != nil {
+		return nil, fmt.Errorf("publish %s on %s: %w", typ, subject, err)
+	}
+	return ack, nil
+}
+
+// PublishAll publishes msgs without waiting for each ack in turn, then waits
+// for all of them. It fails if any publish failed; publishing again is safe,
+// since every message carries its de-duplication ID.
+func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	for _, m := range msgs {
+		f, err := js.PublishMsgAsync(m)
+		if err != nil {
+			return fmt.Errorf("publish on %s: %w", m.Subject, err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("publish on %s: %w", f.Msg().Subject, err)
+		case <-ctx.Done():
+			return fmt.Errorf("publish: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+// PublishLifecycle validates ev and publishes it with its de-duplication ID.
+func PublishLifecycle(ctx context.Context, js jetstream.JetStream, ev *LifecycleEvent) (*jetstream.PubAck, error) {
+	if err := ev.Validate(); err != nil {
+		return nil, err
+	}
+	return Publish(ctx, js, LifecycleSubject(ev.AccountID, ev.AppID, ev.Action, ev.Stage),
+		TypeLifecycle, LifecycleMsgID(ev.RunID, ev.Action, ev.Stage), ev)
+}

@@ -1,0 +1,190 @@
+package events
+
+import "time"
+
+// Actions and stages. See ValidActionStage for the pairs that exist.
+const (
+	ActionSnapshot = "snapshot"
+	ActionBackup   = "backup"
+	ActionRestore  = "restore"
+	ActionFailover = "failover"
+
+	StagePre  = "pre"
+	StagePost = "post"
+)
+
+// Hook states, as Astra's hookState.
+const (
+	HookStateSuccess = "success"
+	HookStateFailed  = "failed"
+)
+
+// Failure modes of a hook (RFS-style). WARN is Astra's soft failure.
+const (
+	FailureModeWarn = "WARN"
+	FailureModeFail = "FAIL"
+)
+
+// Execution statuses.
+const (
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+)
+
+// ValidActionStage reports whether stage exists for action: snapshot and
+// backup have pre and post; restore and failover have post only.
+func ValidActionStage(action, stage string) bool {
+	switch action {
+	case ActionSnapshot, ActionBackup:
+		return stage == StagePre || stage == StagePost
+	case ActionRestore, ActionFailover:
+		return stage == StagePost
+	}
+	return false
+}
+
+// LifecycleEvent asks the engine to run one stage of one run: every enabled
+// hook of the app for (action, stage), in the containers it matches.
+type LifecycleEvent struct {
+	// RunID groups the stages of one snapshot, backup, restore or failover.
+	RunID     string `json:"runID"`
+	AccountID string `json:"accountID"`
+	AppID     string `json:"appID"`
+	Action    string `json:"action"`
+	Stage     string `json:"stage"`
+	// Containers is the app's inventory. When empty the engine uses the
+	// inventory of the registered app.
+	Containers []Container `json:"containers,omitempty"`
+}
+
+// StageKey names the stage this event asks for.
+func (e *LifecycleEvent) StageKey() string { return StageKey(e.RunID, e.Action, e.Stage) }
+
+// Job is one hook to run in one container: the unit of work a worker pulls.
+type Job struct {
+	ExecutionID string `json:"executionID"`
+	RunID       string `json:"runID"`
+	AccountID   string `json:"accountID"`
+	AppID       string `json:"appID"`
+	Action      string `json:"action"`
+	Stage       string `json:"stage"`
+	HookID      string `json:"hookID"`
+	HookName    string `json:"hookName"`
+	SourceID    string `json:"hookSourceID"`
+	// SourceChecksum is the sourceMD5Checksum the hook pointed at when the
+	// stage was planned; a worker refuses to run a source that differs.
+	SourceChecksum string    `json:"sourceMD5Checksum"`
+	Arguments      []string  `json:"arguments"`
+	TimeoutSeconds int       `json:"timeoutSeconds"`
+	FailureMode    string    `json:"failureMode"`
+	Container      Container `json:"container"`
+}
+
+// Output is captured stdout or stderr, bounded: head and tail kept.
+type Output struct {
+	Text       string `json:"text"`
+	Truncated  bool   `json:"truncated,omitempty"`
+	TotalBytes int64  `json:"totalBytes"`
+}
+
+// ExecutionResult is the outcome of one job: one hook in one container.
+type ExecutionResult struct {
+	ExecutionID string    `json:"executionID"`
+	RunID       string    `json:"runID"`
+	AccountID   string    `json:"accountID"`
+	AppID       string    `json:"appID"`
+	Action      string    `json:"action"`
+	Stage       string    `json:"stage"`
+	HookID      string    `json:"hookID"`
+	HookName    string    `json:"hookName"`
+	FailureMode string    `json:"failureMode"`
+	Container   Container `json:"container"`
+	// Attempt is the delivery this result came from, 1 for the first.
+	Attempt int    `json:"attempt"`
+	Status  string `json:"status"`
+	// ExitCode is the script's exit status, -1 when it was killed or never started.
+	ExitCode       int       `json:"exitCode"`
+	Signal         string    `json:"signal,omitempty"`
+	TimedOut       bool      `json:"timedOut,omitempty"`
+	Error          string    `json:"error,omitempty"`
+	SourceChecksum string    `json:"sourceMD5Checksum"`
+	Stdout         Output    `json:"stdout"`
+	Stderr         Output    `json:"stderr"`
+	Started        time.Time `json:"started"`
+	Finished       time.Time `json:"finished"`
+	DurationMillis int64     `json:"durationMillis"`
+	Worker         string    `json:"worker,omitempty"`
+}
+
+// Succeeded reports whether the hook ran and exited 0.
+func (r *ExecutionResult) Succeeded() bool { return r.Status == StatusSucceeded }
+
+// StateDetail is Astra's type_astra_stateDetail: title ≤ 40, detail ≤ 511 characters.
+type StateDetail struct {
+	Type              string         `json:"type"`
+	Title             string         `json:"title"`
+	Detail            string         `json:"detail"`
+	AdditionalDetails map[string]any `json:"additionalDetails,omitempty"`
+}
+
+// Limits of StateDetail fields, from the Astra schema.
+const (
+	MaxStateDetailTitle  = 40
+	MaxStateDetailDetail = 511
+)
+
+// Detail types carried in StateDetail.Type.
+const (
+	DetailHookFailed   = "urn:hookshot:detail:hook-failed"
+	DetailMatchFailed  = "urn:hookshot:detail:match-failed"
+	DetailInvalidEvent = "urn:hookshot:detail:invalid-event"
+)
+
+// NewStateDetail builds a StateDetail with title and detail cut to Astra's limits.
+func NewStateDetail(typ, title, detail string, extra map[string]any) StateDetail {
+	return StateDetail{
+		Type:              typ,
+		Title:             truncateRunes(title, MaxStateDetailTitle),
+		Detail:            truncateRunes(detail, MaxStateDetailDetail),
+		AdditionalDetails: extra,
+	}
+}
+
+func truncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// ExecutionSummary is one execution as listed in a stage result.
+type ExecutionSummary struct {
+	ExecutionID    string    `json:"executionID"`
+	HookID         string    `json:"hookID"`
+	HookName       string    `json:"hookName"`
+	Container      Container `json:"container"`
+	Status         string    `json:"status"`
+	ExitCode       int       `json:"exitCode"`
+	Signal         string    `json:"signal,omitempty"`
+	TimedOut       bool      `json:"timedOut,omitempty"`
+	Attempt        int       `json:"attempt"`
+	DurationMillis int64     `json:"durationMillis"`
+}
+
+// StageResult is the engine's one answer to a lifecycle event.
+type StageResult struct {
+	RunID            string        `json:"runID"`
+	AccountID        string        `json:"accountID"`
+	AppID            string        `json:"appID"`
+	Action           string        `json:"action"`
+	Stage            string        `json:"stage"`
+	HookState        string        `json:"hookState"`
+	HookStateDetails []StateDetail `json:"hookStateDetails"`
+	// AbortAction is true when a FAIL-mode hook failed in a pre stage: the
+	// controller must not take the action, and must still run the post stage.
+	AbortAction bool               `json:"abortAction"`
+	Executions  []ExecutionSummary `json:"executions"`
+	Started     time.Time          `json:"started"`
+	Finished    time.Time          `json:"finished"`
+}
