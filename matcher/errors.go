@@ -1,0 +1,92 @@
+package matcher
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrInvalidHook is matched (errors.Is) by every *ValidationError.
+	ErrInvalidHook = errors.New("matcher: invalid execution hook")
+	// ErrAccountRequired is returned by Index.Put for an empty account.
+	ErrAccountRequired = errors.New("matcher: account is required")
+	// ErrMatchTimeout wraps a regex evaluation that exceeded
+	// Config.MatchTimeout. Such a criterion never counts as a match.
+	ErrMatchTimeout = errors.New("matcher: regex match timed out")
+)
+
+// FieldError names one invalid field of an execution hook. Field is a JSON
+// path into the Astra request body: "name", "matchingCriteria[2].value",
+// "arguments[3]". It maps onto an Astra problem's invalidFields item.
+type FieldError struct {
+	Field  string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+func (f FieldError) String() string { return f.Field + ": " + f.Reason }
+
+// ValidationError lists every invalid field of an execution hook, in the
+// order of the Astra schema.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString(ErrInvalidHook.Error())
+	for i, f := range e.Fields {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.String())
+	}
+	return b.String()
+}
+
+// Is reports ErrInvalidHook as a match.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalidHook }
+
+// add records an invalid field.
+func (e *ValidationError) add(field, format string, args ...any) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+}
+
+// orNil returns e as an error, or nil when no field was recorded.
+func (e *ValidationError) orNil() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// CriterionError is a criterion that could not be evaluated against a
+// container, typically because its regex timed out (Err wraps
+// ErrMatchTimeout).
+type CriterionError struct {
+	Criterion CriterionRef
+	Err       error
+}
+
+func (e *CriterionError) Error() string {
+	return fmt.Sprintf("matchingCriteria[%d] (%s `%s`): %v", e.Criterion.Index, e.Criterion.Type, e.Criterion.Value, e.Err)
+}
+
+func (e *CriterionError) Unwrap() error { return e.Err }
+
+// HookError reports a hook whose criteria could not be evaluated. Such a hook
+// is left out of Result.Matches entirely: it is never silently a match, and
+// never runs on only the containers that happened to evaluate.
+type HookError struct {
+	HookID   string
+	HookName string
+	Err      error
+}
+
+func (e HookError) Error() string {
+	return fmt.Sprintf("matcher: hook %q (%s): %v", e.HookName, e.HookID, e.Err)
+}
+
+func (e HookError) Unwrap() error { return e.Err }

@@ -1,0 +1,133 @@
+package matcher
+
+import (
+	"fmt"
+
+	"github.com/hookshot-dev/hookshot/events"
+)
+
+// Reason codes of an Explanation.
+const (
+	ReasonMatched            = "matched"
+	ReasonDisabled           = "disabled"
+	ReasonOtherActionStage   = "other-action-stage"
+	ReasonNoContainerMatched = "no-container-matched"
+	ReasonCriteriaError      = "criteria-error"
+)
+
+// Explanation says whether one hook of an app would run for an action and
+// stage, and why.
+type Explanation struct {
+	HookID   string `json:"hookID"`
+	HookName string `json:"hookName"`
+	// Action and Stage are the hook's own.
+	Action   string `json:"action"`
+	Stage    string `json:"stage"`
+	WouldRun bool   `json:"wouldRun"`
+	// Reason is a code: ReasonMatched, ReasonDisabled,
+	// ReasonOtherActionStage, ReasonNoContainerMatched or
+	// ReasonCriteriaError, checked in the order other-action-stage,
+	// disabled, criteria-error, no-container-matched.
+	Reason string `json:"reason"`
+	// Message says the same in a sentence.
+	Message string `json:"message"`
+	// Containers holds one verdict per container of the inventory, ordered
+	// by events.SortContainers. Criteria are evaluated whatever the Reason.
+	Containers []ContainerVerdict `json:"containers"`
+}
+
+// ContainerVerdict says whether a hook's criteria select one container.
+type ContainerVerdict struct {
+	Container events.Container `json:"container"`
+	Matched   bool             `json:"matched"`
+	// FailedCriterion is the first criterion, in order, that did not match
+	// or could not be evaluated; nil when Matched.
+	FailedCriterion *CriterionRef `json:"failedCriterion,omitempty"`
+	// Detail is a sentence, e.g. "podLabel `app=mysql` matched none of the
+	// labels [app=web tier=front]".
+	Detail string `json:"detail"`
+}
+
+// Explain explains, for every hook of account/appID (all actions and stages,
+// enabled or not), ordered by name then id, whether Match would select it
+// for action and stage and which criterion failed on which container.
+func (ix *Index) Explain(account, appID, action, stage string, containers []events.Container) []Explanation {
+	ix.mu.RLock()
+	es := ix.byApp[appKey{account, appID}]
+	ix.mu.RUnlock()
+	if len(es) == 0 {
+		return nil
+	}
+	ts := sortedTargets(containers)
+	out := make([]Explanation, len(es))
+	for i, e := range es {
+		out[i] = e.explain(action, stage, ts)
+	}
+	return out
+}
+
+func (e *entry) explain(action, stage string, ts []target) Explanation {
+	h := e.hook
+	x := Explanation{
+		HookID: h.ID, HookName: h.Name, Action: h.Action, Stage: h.Stage,
+		Containers: make([]ContainerVerdict, len(ts)),
+	}
+	matched := 0
+	var errs []error
+	for i := range ts {
+		t := &ts[i]
+		v := ContainerVerdict{Container: *t.c}
+		failed, err := firstFailure(e.criteria, t)
+		if failed >= 0 {
+			ref := e.criteria[failed].ref // a copy: the entry is shared
+			v.FailedCriterion = &ref
+		}
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+			v.Detail = err.Error()
+		case failed >= 0:
+			v.Detail = describeFailure(&e.criteria[failed], t)
+		default:
+			v.Matched = true
+			matched++
+			v.Detail = matchedDetail(len(e.criteria))
+		}
+		x.Containers[i] = v
+	}
+
+	counted := fmt.Sprintf("%d of %d containers", matched, len(ts))
+	switch {
+	case h.Action != action || h.Stage != stage:
+		x.Reason = ReasonOtherActionStage
+		x.Message = fmt.Sprintf("hook runs at %s-%s, not %s-%s; its criteria match %s", h.Stage, h.Action, stage, action, counted)
+	case !h.IsEnabled():
+		x.Reason = ReasonDisabled
+		x.Message = fmt.Sprintf("hook is disabled; its criteria match %s", counted)
+	case len(errs) > 0:
+		x.Reason = ReasonCriteriaError
+		x.Message = fmt.Sprintf("criteria could not be evaluated on %d of %d containers: %v", len(errs), len(ts), errs[0])
+	case len(ts) == 0:
+		x.Reason = ReasonNoContainerMatched
+		x.Message = "the app has no containers"
+	case matched == 0:
+		x.Reason = ReasonNoContainerMatched
+		x.Message = fmt.Sprintf("no container matched its criteria (%s)", counted)
+	default:
+		x.WouldRun = true
+		x.Reason = ReasonMatched
+		x.Message = fmt.Sprintf("would run on %s", counted)
+	}
+	return x
+}
+
+func matchedDetail(n int) string {
+	switch n {
+	case 0:
+		return "no criteria: every container matches"
+	case 1:
+		return "the criterion matched"
+	default:
+		return fmt.Sprintf("all %d criteria matched", n)
+	}
+}

@@ -1,0 +1,114 @@
+package matcher
+
+import (
+	"slices"
+
+	"github.com/hookshot-dev/hookshot/events"
+)
+
+// Result is the outcome of Index.Match.
+type Result struct {
+	// Matches are the enabled hooks that match at least one container,
+	// ordered by hook name then id.
+	Matches []Match
+	// Errors are the hooks whose criteria could not be evaluated (a regex
+	// timed out); they are not in Matches.
+	Errors []HookError
+}
+
+// Match is one hook to run and the containers to run it in.
+type Match struct {
+	// Hook is a copy: the caller may keep or modify it.
+	Hook *ExecutionHook
+	// Containers are ordered by events.SortContainers. They are copies of the
+	// inventory's items; PodLabels is shared with the inventory.
+	Containers []events.Container
+}
+
+// Match returns the enabled hooks of account/appID for action and stage, each
+// with the containers of the inventory its criteria select.
+func (ix *Index) Match(account, appID, action, stage string, containers []events.Container) Result {
+	ix.mu.RLock()
+	cands := ix.byStage[stageKey{account, appID, action, stage}]
+	ix.mu.RUnlock()
+
+	var res Result
+	if len(cands) == 0 || len(containers) == 0 {
+		return res
+	}
+	ts := sortedTargets(containers)
+	for _, e := range cands {
+		matched, err := e.match(ts)
+		switch {
+		case err != nil:
+			res.Errors = append(res.Errors, HookError{HookID: e.hook.ID, HookName: e.hook.Name, Err: err})
+		case len(matched) > 0:
+			res.Matches = append(res.Matches, Match{Hook: e.hook.Clone(), Containers: matched})
+		}
+	}
+	return res
+}
+
+// MatchingContainers returns the containers h's criteria select, ordered by
+// events.SortContainers, whether h is enabled or not: Astra's
+// matchingContainers. h is validated first (a *ValidationError); a criterion
+// that cannot be evaluated is a *CriterionError. The result is never nil
+// when the error is nil.
+func (ix *Index) MatchingContainers(h *ExecutionHook, containers []events.Container) ([]events.Container, error) {
+	res, err := h.validate(ix.cache.compile)
+	if err != nil {
+		return nil, err
+	}
+	e := entry{hook: h, criteria: compileCriteria(h.MatchingCriteria, res)}
+	out, err := e.match(sortedTargets(containers))
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []events.Container{}
+	}
+	return out, nil
+}
+
+// MatchingImages returns the distinct, sorted, non-empty images of the
+// containers h selects: Astra's matchingImages.
+func (ix *Index) MatchingImages(h *ExecutionHook, containers []events.Container) ([]string, error) {
+	cs, err := ix.MatchingContainers(h, containers)
+	if err != nil {
+		return nil, err
+	}
+	images := make([]string, 0, len(cs))
+	for _, c := range cs {
+		if c.ContainerImage != "" {
+			images = append(images, c.ContainerImage)
+		}
+	}
+	slices.Sort(images)
+	return slices.Compact(images), nil
+}
+
+// sortedTargets prepares a sorted copy of containers for matching.
+func sortedTargets(containers []events.Container) []target {
+	cs := slices.Clone(containers)
+	events.SortContainers(cs)
+	return newTargets(cs)
+}
+
+// match returns the targets e selects, in order. Any evaluation error fails
+// the whole hook.
+func (e *entry) match(ts []target) ([]events.Container, error) {
+	var out []events.Container
+	for i := range ts {
+		failed, err := firstFailure(e.criteria, &ts[i])
+		if err != nil {
+			return nil, err
+		}
+		if failed < 0 {
+			if out == nil {
+				out = make([]events.Container, 0, len(ts)-i)
+			}
+			out = append(out, *ts[i].c)
+		}
+	}
+	return out, nil
+}
