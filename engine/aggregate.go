@@ -1,0 +1,206 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/hookshot-dev/hookshot/events"
+)
+
+// handleResult records an execution result once, starts the next hook of the
+// same container, and closes the stage when every container is done.
+func (e *Engine) handleResult(ctx context.Context) func(jetstream.Msg) {
+	return func(msg jetstream.Msg) {
+		r, err := events.DecodeExecutionResult(msg.Data())
+		if err != nil {
+			e.log.Error("malformed execution result terminated", zap.String("subject", msg.Subject()), zap.Error(err))
+			_ = msg.TermWithReason(truncate(err.Error(), 200))
+			return
+		}
+		log := e.log.With(zap.String("run_id", r.RunID), zap.String("execution_id", r.ExecutionID), zap.String("hook_id", r.HookID))
+		if err := e.recordResult(ctx, r, log); err != nil {
+			log.Warn("execution result not processed, will retry", zap.Error(err))
+			_ = msg.NakWithDelay(time.Second)
+			return
+		}
+		if err := msg.Ack(); err != nil {
+			log.Warn("ack execution result", zap.Error(err))
+		}
+	}
+}
+
+func (e *Engine) recordResult(ctx context.Context, r *events.ExecutionResult, log *zap.Logger) error {
+	stored := *r
+	created, err := e.runs.create(ctx, resultExecKey(r), &stored)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("execution finished", zap.String("status", r.Status), zap.Int("exit_code", r.ExitCode), zap.Int("attempt", r.Attempt))
+	} else if stored.Attempt != r.Attempt {
+		log.Info("duplicate execution result ignored", zap.Int("attempt", r.Attempt), zap.Int("recorded_attempt", stored.Attempt))
+	}
+	key := events.StageKey(r.RunID, r.Action, r.Stage)
+	rec, err := e.stageRecord(ctx, key)
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		log.Error("execution result for a stage that was never planned; ignored", zap.String("stage", key))
+		return nil
+	}
+	lane, index, ok := rec.locate(r.ExecutionID)
+	if !ok {
+		log.Error("execution result not in its stage's plan; ignored", zap.String("stage", key))
+		return nil
+	}
+	p, err := e.runs.markDone(ctx, key, index)
+	if err != nil {
+		return err
+	}
+	if job, ok := rec.next(lane, p); ok {
+		return e.dispatch(ctx, []*events.Job{job})
+	}
+	if !p.all(len(rec.Jobs())) {
+		return nil
+	}
+	_, err = e.finalize(ctx, rec)
+	return err
+}
+
+// stageRecord reads a stage's plan, from the cache when it can: a plan is
+// written once and never changes. nil when the stage was never planned.
+func (e *Engine) stageRecord(ctx context.Context, key string) (*StageRecord, error) {
+	e.plansMu.Lock()
+	rec, ok := e.plans[key]
+	e.plansMu.Unlock()
+	if ok {
+		return rec, nil
+	}
+	rec = new(StageRecord)
+	found, err := e.runs.get(ctx, stageKey(key), rec)
+	if err != nil || !found {
+		return nil, err
+	}
+	e.cachePlan(key, rec)
+	return rec, nil
+}
+
+// maxCachedPlans bounds the plan cache; past it the cache starts over.
+const maxCachedPlans = 1024
+
+func (e *Engine) cachePlan(key string, rec *StageRecord) {
+	e.plansMu.Lock()
+	defer e.plansMu.Unlock()
+	if len(e.plans) >= maxCachedPlans {
+		clear(e.plans)
+	}
+	e.plans[key] = rec
+}
+
+// dispatch publishes jobs to the work queue, each with its execution ID as
+// its de-duplication ID, and waits until the stream has them all.
+func (e *Engine) dispatch(ctx context.Context, jobs []*events.Job) error {
+	msgs := make([]*nats.Msg, 0, len(jobs))
+	for _, j := range jobs {
+		m, err := events.NewMsg(events.JobSubject(j.AccountID, j.AppID), events.TypeJob, "job."+j.ExecutionID, j)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, m)
+	}
+	return events.PublishAll(ctx, e.js, msgs)
+}
+
+// finalize folds the stage's execution results into its stage result,
+// records it once and publishes it. A repeat publishes the recorded result.
+func (e *Engine) finalize(ctx context.Context, rec *StageRecord) (*events.StageResult, error) {
+	ev := rec.Event
+	sr := &events.StageResult{
+		RunID: ev.RunID, AccountID: ev.AccountID, AppID: ev.AppID, Action: ev.Action, Stage: ev.Stage,
+		HookStateDetails: slices.Clone(rec.Details), AbortAction: rec.Abort,
+		Executions: []events.ExecutionSummary{}, Started: rec.Planned,
+	}
+	for _, job := range rec.Jobs() {
+		var r events.ExecutionResult
+		found, err := e.runs.get(ctx, jobExecKey(&job), &r)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, fmt.Errorf("finalize %s: execution %s has no result", ev.StageKey(), job.ExecutionID)
+		}
+		sr.Executions = append(sr.Executions, events.ExecutionSummary{
+			ExecutionID: r.ExecutionID, HookID: r.HookID, HookName: r.HookName, Container: r.Container,
+			Status: r.Status, ExitCode: r.ExitCode, Signal: r.Signal, TimedOut: r.TimedOut,
+			Attempt: r.Attempt, DurationMillis: r.DurationMillis,
+		})
+		if !r.Succeeded() {
+			sr.HookStateDetails = append(sr.HookStateDetails, failureDetail(&r))
+			if ev.Stage == events.StagePre && r.FailureMode == events.FailureModeFail {
+				sr.AbortAction = true
+			}
+		}
+	}
+	sr.HookState = events.HookStateSuccess
+	if len(sr.HookStateDetails) > 0 {
+		sr.HookState = events.HookStateFailed
+	}
+	if sr.HookStateDetails == nil {
+		sr.HookStateDetails = []events.StateDetail{}
+	}
+	sr.Finished = time.Now().UTC()
+	key := ev.StageKey()
+	created, err := e.runs.create(ctx, resultKey(key), sr)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := events.Publish(ctx, e.js, events.StageResultSubject(ev.AccountID, ev.RunID), events.TypeStageResult, "stage."+key, sr); err != nil {
+		return nil, err
+	}
+	if created {
+		e.log.Info("stage finished", zap.String("run_id", ev.RunID), zap.String("app_id", ev.AppID),
+			zap.String("action", ev.Action), zap.String("stage", ev.Stage),
+			zap.String("hook_state", sr.HookState), zap.Bool("abort_action", sr.AbortAction), zap.Int("executions", len(sr.Executions)))
+	}
+	return sr, nil
+}
+
+// failureDetail says which hook failed where and how, within Astra's limits.
+func failureDetail(r *events.ExecutionResult) events.StateDetail {
+	var how string
+	switch {
+	case r.Error != "":
+		how = r.Error
+	case r.TimedOut:
+		how = "timed out"
+	case r.Signal != "":
+		how = "killed by signal " + r.Signal
+	default:
+		how = fmt.Sprintf("exit code %d", r.ExitCode)
+	}
+	detail := fmt.Sprintf("hook %q failed in container %s (image %s): %s", r.HookName, r.Container.Key(), r.Container.ContainerImage, how)
+	if tail := lastLine(r.Stderr.Text); tail != "" {
+		detail += "; stderr: " + tail
+	}
+	return events.NewStateDetail(events.DetailHookFailed, "Hook "+r.HookName+" failed", detail, map[string]any{
+		"hookID": r.HookID, "executionID": r.ExecutionID, "exitCode": r.ExitCode,
+		"namespaceName": r.Container.NamespaceName, "podName": r.Container.PodName, "containerName": r.Container.ContainerName,
+		"attempt": r.Attempt, "failureMode": r.FailureMode,
+	})
+}
+
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\n ")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}

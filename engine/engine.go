@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/matcher"
+)
+
+// Config of an Engine.
+type Config struct {
+	// JS is the JetStream context; streams and buckets must be provisioned
+	// (events.Provision). Required.
+	JS jetstream.JetStream
+	// Logger defaults to a no-op logger.
+	Logger *zap.Logger
+	// Matcher configures criteria evaluation (regex match timeout, cache).
+	Matcher matcher.Config
+	// AckWait is how long the engine's consumers wait for an ack before
+	// redelivering. Defaults to 30s.
+	AckWait time.Duration
+	// PairingTimeout is how long after a pre stage dispatched hooks the engine
+	// waits for the post stage before running it itself. Defaults to 2h;
+	// negative disables the watchdog.
+	PairingTimeout time.Duration
+	// PairingInterval is how often the watchdog looks. Defaults to 30s.
+	PairingInterval time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	c.Logger = cmp.Or(c.Logger, zap.NewNop())
+	c.AckWait = cmp.Or(c.AckWait, 30*time.Second)
+	c.PairingTimeout = cmp.Or(c.PairingTimeout, 2*time.Hour)
+	c.PairingInterval = cmp.Or(c.PairingInterval, 30*time.Second)
+	return c
+}
+
+func (c Config) validate() error {
+	if c.JS == nil {
+		return errors.New("engine: Config.JS is required")
+	}
+	if c.AckWait < time.Second {
+		return fmt.Errorf("engine: AckWait %s is under 1s", c.AckWait)
+	}
+	return nil
+}
+
+// Engine turns lifecycle events into jobs and execution results into stage
+// results. Several engines may run against one NATS system: they share the
+// durable consumers, and every write that must happen once is a
+// create-if-absent in KV.
+type Engine struct {
+	cfg   Config
+	log   *zap.Logger
+	js    jetstream.JetStream
+	store *store.Store
+	index *matcher.Index
+	runs  runs
+
+	plansMu sync.Mutex
+	plans   map[string]*StageRecord // immutable plans by stage key
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	started bool
+}
+
+// New checks cfg and binds the engine to the provisioned buckets.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.JS)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	kv, err := cfg.JS.KeyValue(ctx, events.BucketRuns)
+	if err != nil {
+		return nil, fmt.Errorf("engine: open %s: %w", events.BucketRuns, err)
+	}
+	return &Engine{
+		cfg: cfg, log: cfg.Logger, js: cfg.JS, store: st,
+		index: matcher.NewIndex(cfg.Matcher), runs: runs{kv}, plans: map[string]*StageRecord{},
+	}, nil
+}
+
+// Store is the resource store the engine reads hooks and sources from.
+func (e *Engine) Store() *store.Store { return e.store }
+
+// Index is the engine's in-memory index of hooks, fed by a KV watch.
+func (e *Engine) Index() *matcher.Index { return e.index }
+
+// Start loads every stored hook into the index, then starts consuming
+// lifecycle events and execution results. It returns once consuming.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return errors.New("engine: already started")
+	}
+	lifecycle, err := e.js.CreateOrUpdateConsumer(ctx, events.StreamLifecycle, jetstream.ConsumerConfig{
+		Durable:       events.ConsumerLifecycle,
+		Description:   "Hookshot engine: lifecycle events to jobs",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       e.cfg.AckWait,
+		MaxDeliver:    -1,
+		FilterSubject: events.SubjectsLifecycle,
+	})
+	if err != nil {
+		return fmt.Errorf("engine: lifecycle consumer: %w", err)
+	}
+	results, err := e.js.CreateOrUpdateConsumer(ctx, events.StreamResults, jetstream.ConsumerConfig{
+		Durable:       events.ConsumerAggregator,
+		Description:   "Hookshot engine: execution results to stage results",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       e.cfg.AckWait,
+		MaxDeliver:    -1,
+		FilterSubject: events.SubjectExecutionResults + ".>",
+	})
+	if err != nil {
+		return fmt.Errorf("engine: results consumer: %w", err)
+	}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	watchErr := make(chan error, 1)
+	e.wg.Go(func() {
+		var once sync.Once
+		err := e.store.WatchHooks(runCtx, e.applyHook, func() { once.Do(func() { close(ready) }) })
+		if err != nil {
+			watchErr <- err
+		}
+	})
+	select {
+	case <-ready:
+	case err := <-watchErr:
+		cancel()
+		e.wg.Wait()
+		return fmt.Errorf("engine: %w", err)
+	case <-ctx.Done():
+		cancel()
+		e.wg.Wait()
+		return ctx.Err()
+	}
+
+	e.wg.Go(func() { pullLoop(runCtx, lifecycle, e.log, fixedBatch(16), e.handleLifecycle(runCtx)) })
+	e.wg.Go(func() { pullLoop(runCtx, results, e.log, fixedBatch(64), e.handleResult(runCtx)) })
+	if e.cfg.PairingTimeout > 0 {
+		e.wg.Go(func() { e.pairingWatchdog(runCtx) })
+	}
+	e.cancel, e.started = cancel, true
+	e.log.Info("engine started", zap.Int("hooks", e.index.Len()))
+	return nil
+}
+
+// Stop stops consuming and waits for the loops to end or ctx to expire.
+// Work in flight is not lost: what was not acked is redelivered.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.started {
+		return nil
+	}
+	e.cancel()
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		e.started = false
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("engine: stop: %w", ctx.Err())
+	}
+}
+
+// applyHook keeps the index in step with the hooks bucket.
+func (e *Engine) applyHook(account, id string, rec *store.HookRecord) {
+	if rec == nil {
+		e.index.Delete(account, id)
+		return
+	}
+	h := rec.Hook
+	if err := e.index.Put(account, &h); err != nil {
+		// Stored hooks were validated on write; one that no longer validates
+		// (an older, looser version wrote it) is left out and said so.
+		e.log.Error("stored hook not indexed", zap.String("account", account), zap.String("hook_id", id), zap.Error(err))
+		e.index.Delete(account, id)
+	}
+}

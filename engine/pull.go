@@ -1,0 +1,49 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// fetchWait bounds one pull request, and so how long Stop waits for a loop to notice.
+const fetchWait = 2 * time.Second
+
+// pullLoop fetches from cons until ctx ends. want returns how many messages
+// may be taken now (it may block until that is at least one, or return 0
+// when ctx ended); handle is called for each message in order.
+func pullLoop(ctx context.Context, cons jetstream.Consumer, log *zap.Logger, want func(context.Context) int, handle func(jetstream.Msg)) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		n := want(ctx)
+		if n <= 0 {
+			continue
+		}
+		fctx, cancel := context.WithTimeout(ctx, fetchWait)
+		batch, err := cons.Fetch(n, jetstream.FetchContext(fctx))
+		if err == nil {
+			for msg := range batch.Messages() {
+				handle(msg)
+			}
+			err = batch.Error()
+		}
+		cancel()
+		switch {
+		case err == nil, errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, jetstream.ErrNoMessages):
+			backoff = 100 * time.Millisecond
+		default:
+			log.Warn("fetch failed", zap.String("consumer", cons.CachedInfo().Name), zap.Error(err))
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	}
+}
+
+// fixedBatch is a want function for loops that handle each batch in order.
+func fixedBatch(n int) func(context.Context) int { return func(context.Context) int { return n } }

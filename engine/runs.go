@@ -1,0 +1,207 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hookshot-dev/hookshot/events"
+)
+
+// StageRecord is the plan of one stage of one run, written once when the
+// lifecycle event is first processed. Lanes hold one container's jobs each,
+// in the order they run; lanes run in parallel.
+type StageRecord struct {
+	Event events.LifecycleEvent `json:"event"`
+	Lanes [][]events.Job        `json:"lanes"`
+	// Details are failures found while planning (a criterion that could not
+	// be evaluated, an app with hooks but no inventory); they fail the stage.
+	Details []events.StateDetail `json:"details,omitempty"`
+	// Abort is set when a planning failure concerns a FAIL-mode pre hook.
+	Abort   bool      `json:"abort,omitempty"`
+	Planned time.Time `json:"planned"`
+}
+
+// Jobs returns every job of the stage, lane by lane: job i of this list is
+// bit i of the stage's progress.
+func (r *StageRecord) Jobs() []events.Job {
+	var out []events.Job
+	for _, l := range r.Lanes {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// locate returns the lane of an execution and its index in Jobs.
+func (r *StageRecord) locate(executionID string) (lane, index int, ok bool) {
+	for li, l := range r.Lanes {
+		for ji, j := range l {
+			if j.ExecutionID == executionID {
+				return li, index + ji, true
+			}
+		}
+		index += len(l)
+	}
+	return 0, 0, false
+}
+
+// next returns the first job of lane li without a result in p, if any.
+func (r *StageRecord) next(li int, p progress) (*events.Job, bool) {
+	base := 0
+	for _, l := range r.Lanes[:li] {
+		base += len(l)
+	}
+	for ji := range r.Lanes[li] {
+		if !p.has(base + ji) {
+			return &r.Lanes[li][ji], true
+		}
+	}
+	return nil, false
+}
+
+// pairing is the promise that a run whose pre stage dispatched hooks gets
+// its post stage even if the controller never asks for it.
+type pairing struct {
+	Post     events.LifecycleEvent `json:"post"`
+	Deadline time.Time             `json:"deadline"`
+}
+
+// runs is the run-state bucket. Keys:
+//
+//	stage.<run>.<action>.<stage>          StageRecord
+//	exec.<run>.<action>.<stage>.<execID>  ExecutionResult (first final result wins)
+//	result.<run>.<action>.<stage>         StageResult (first wins)
+//	done.<run>.<action>.<stage>           progress bitmap
+//	pair.<run>.<action>                   pairing
+type runs struct{ kv jetstream.KeyValue }
+
+func stageKey(k string) string            { return "stage." + k }
+func resultKey(k string) string           { return "result." + k }
+func pairKey(run, action string) string   { return "pair." + run + "." + action }
+func execKey(stage, execID string) string { return "exec." + stage + "." + execID }
+func jobExecKey(j *events.Job) string {
+	return execKey(events.StageKey(j.RunID, j.Action, j.Stage), j.ExecutionID)
+}
+func resultExecKey(r *events.ExecutionResult) string {
+	return execKey(events.StageKey(r.RunID, r.Action, r.Stage), r.ExecutionID)
+}
+
+// get decodes the value at key into v; found is false when there is none.
+func (r runs) get(ctx context.Context, key string, v any) (found bool, err error) {
+	e, err := r.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("get %s: %w", key, err)
+	}
+	if err := json.Unmarshal(e.Value(), v); err != nil {
+		return false, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// has reports whether key holds a value.
+func (r runs) has(ctx context.Context, key string) (bool, error) {
+	_, err := r.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("get %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// create writes v at key if the key is absent. created is false when another
+// writer got there first; then v is overwritten with the stored value.
+func (r runs) create(ctx context.Context, key string, v any) (created bool, err error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return false, fmt.Errorf("encode %s: %w", key, err)
+	}
+	_, err = r.kv.Create(ctx, key, raw)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		found, gerr := r.get(ctx, key, v)
+		if gerr != nil {
+			return false, gerr
+		}
+		if !found {
+			return false, fmt.Errorf("create %s: exists but cannot be read", key)
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("create %s: %w", key, err)
+	}
+	return true, nil
+}
+
+func doneKey(stage string) string { return "done." + stage }
+
+// progress is a stage's bitmap of executions with a recorded result, bit i
+// for the i-th job of StageRecord.Jobs. Setting a bit is idempotent, so a
+// redelivered result never counts twice and a crash between recording a
+// result and counting it is mended by the redelivery.
+type progress []byte
+
+func (p progress) has(i int) bool { return i/8 < len(p) && p[i/8]&(1<<(i%8)) != 0 }
+
+func (p progress) all(n int) bool {
+	for i := range n {
+		if !p.has(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// loadProgress reads the stage's bitmap (empty when nothing is done).
+func (r runs) loadProgress(ctx context.Context, stage string) (progress, uint64, error) {
+	e, err := r.kv.Get(ctx, doneKey(stage))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("get progress of %s: %w", stage, err)
+	}
+	return progress(e.Value()), e.Revision(), nil
+}
+
+// markDone sets bit i of the stage's bitmap with compare-and-set and returns
+// the bitmap after it.
+func (r runs) markDone(ctx context.Context, stage string, i int) (progress, error) {
+	for {
+		p, rev, err := r.loadProgress(ctx, stage)
+		if err != nil {
+			return nil, err
+		}
+		if p.has(i) {
+			return p, nil
+		}
+		next := make(progress, max(len(p), i/8+1))
+		copy(next, p)
+		next[i/8] |= 1 << (i % 8)
+		if rev == 0 {
+			_, err = r.kv.Create(ctx, doneKey(stage), next)
+		} else {
+			_, err = r.kv.Update(ctx, doneKey(stage), next, rev)
+		}
+		var apiErr *jetstream.APIError
+		switch {
+		case err == nil:
+			return next, nil
+		case errors.Is(err, jetstream.ErrKeyExists),
+			errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence:
+			continue // another engine moved it: read again
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		default:
+			return nil, fmt.Errorf("mark %s done: %w", stage, err)
+		}
+	}
+}

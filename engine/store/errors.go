@@ -1,0 +1,14 @@
+package store
+
+import "errors"
+
+var (
+	// ErrNotFound is returned when a resource does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists is returned when creating a resource whose id is taken.
+	ErrExists = errors.New("already exists")
+	// ErrConflict is returned when the stored revision is not the one expected.
+	ErrConflict = errors.New("revision conflict")
+	// ErrInvalidKey is returned for an account or id that cannot be a KV key token.
+	ErrInvalidKey = errors.New("invalid account or id")
+)

@@ -1,0 +1,395 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/executor"
+)
+
+// WorkerConfig configures a Worker.
+type WorkerConfig struct {
+	// JS is the JetStream context; streams and buckets must be provisioned. Required.
+	JS jetstream.JetStream
+	// Runner runs hook scripts. Defaults to a LocalRunner.
+	Runner executor.Runner
+	// Logger defaults to a no-op logger.
+	Logger *zap.Logger
+	// Name identifies the worker in results and logs. Defaults to host:pid.
+	Name string
+	// Concurrency is how many hooks run at once. Defaults to the number of CPUs.
+	Concurrency int
+	// AckWait is how long a job may go without a sign of life before it is
+	// redelivered; a running hook extends it every AckWait/3. Defaults to 30s.
+	// All workers share one consumer: the last one started sets it.
+	AckWait time.Duration
+	// MaxAttempts is how many deliveries a job gets (a worker died each time)
+	// before it is recorded as failed. Defaults to 5.
+	MaxAttempts int
+	// KillGrace is the time between SIGTERM and SIGKILL for a hook that
+	// times out. Defaults to 5s.
+	KillGrace time.Duration
+	// OutputLimit bounds the captured stdout and stderr of a hook, each.
+	// Defaults to 64 KiB.
+	OutputLimit int
+}
+
+func (c WorkerConfig) withDefaults() WorkerConfig {
+	c.Logger = cmp.Or(c.Logger, zap.NewNop())
+	if c.Name == "" {
+		host, _ := os.Hostname()
+		c.Name = host + ":" + strconv.Itoa(os.Getpid())
+	}
+	c.Concurrency = cmp.Or(c.Concurrency, runtime.NumCPU())
+	c.AckWait = cmp.Or(c.AckWait, 30*time.Second)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, 5)
+	c.KillGrace = cmp.Or(c.KillGrace, 5*time.Second)
+	c.OutputLimit = cmp.Or(c.OutputLimit, 64<<10)
+	return c
+}
+
+func (c WorkerConfig) validate() error {
+	switch {
+	case c.JS == nil:
+		return errors.New("worker: WorkerConfig.JS is required")
+	case c.Concurrency < 1:
+		return fmt.Errorf("worker: Concurrency %d is under 1", c.Concurrency)
+	case c.AckWait < time.Second:
+		return fmt.Errorf("worker: AckWait %s is under 1s", c.AckWait)
+	case c.MaxAttempts < 1:
+		return fmt.Errorf("worker: MaxAttempts %d is under 1", c.MaxAttempts)
+	}
+	return nil
+}
+
+// Worker pulls jobs, runs each hook through its Runner and publishes the
+// execution result. It pulls only as many jobs as it has free slots, keeps
+// the ack deadline of a running job alive, and acks only after the result is
+// stored in the results stream: a worker that dies mid-hook leaves the job
+// to be redelivered.
+type Worker struct {
+	cfg   WorkerConfig
+	log   *zap.Logger
+	js    jetstream.JetStream
+	store *store.Store
+	runs  runs
+
+	slots    chan struct{}
+	freed    chan struct{} // a slot came free
+	inFlight atomic.Int64
+
+	scriptsMu sync.Mutex
+	scripts   map[string][]byte // decoded scripts by account/source/checksum
+
+	mu       sync.Mutex
+	started  bool
+	stopPull context.CancelFunc // stops taking jobs
+	killRuns context.CancelFunc // cancels running hooks
+	loop     sync.WaitGroup
+	jobs     sync.WaitGroup
+}
+
+// NewWorker checks cfg and binds the worker to the provisioned buckets.
+func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Runner == nil {
+		r, err := executor.NewLocalRunner(executor.LocalConfig{})
+		if err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+		cfg.Runner = r
+	}
+	st, err := store.Open(ctx, cfg.JS)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	kv, err := cfg.JS.KeyValue(ctx, events.BucketRuns)
+	if err != nil {
+		return nil, fmt.Errorf("worker: open %s: %w", events.BucketRuns, err)
+	}
+	return &Worker{
+		cfg: cfg, log: cfg.Logger.With(zap.String("worker", cfg.Name)), js: cfg.JS, store: st, runs: runs{kv},
+		slots: make(chan struct{}, cfg.Concurrency), freed: make(chan struct{}, 1),
+		scripts: map[string][]byte{},
+	}, nil
+}
+
+// InFlight is how many hooks are running now.
+func (w *Worker) InFlight() int { return int(w.inFlight.Load()) }
+
+// Start begins pulling jobs.
+func (w *Worker) Start(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return errors.New("worker: already started")
+	}
+	cons, err := w.js.CreateOrUpdateConsumer(ctx, events.StreamJobs, jetstream.ConsumerConfig{
+		Durable:       events.ConsumerWorkers,
+		Description:   "Hookshot workers: jobs to execution results",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       w.cfg.AckWait,
+		MaxDeliver:    -1, // attempts are counted by the worker, which records the give-up as a result
+		FilterSubject: events.SubjectsJobs,
+	})
+	if err != nil {
+		return fmt.Errorf("worker: jobs consumer: %w", err)
+	}
+	pullCtx, stopPull := context.WithCancel(context.Background())
+	runCtx, killRuns := context.WithCancel(context.Background())
+	w.stopPull, w.killRuns, w.started = stopPull, killRuns, true
+	w.loop.Go(func() {
+		pullLoop(pullCtx, cons, w.log, w.freeSlots, func(msg jetstream.Msg) {
+			w.slots <- struct{}{}
+			w.inFlight.Add(1)
+			w.jobs.Go(func() {
+				defer func() {
+					<-w.slots
+					w.inFlight.Add(-1)
+					select {
+					case w.freed <- struct{}{}:
+					default:
+					}
+				}()
+				w.handle(runCtx, msg)
+			})
+		})
+	})
+	w.log.Info("worker started", zap.Int("concurrency", w.cfg.Concurrency))
+	return nil
+}
+
+// freeSlots waits until at least one slot is free and returns how many are.
+func (w *Worker) freeSlots(ctx context.Context) int {
+	for {
+		if n := cap(w.slots) - len(w.slots); n > 0 {
+			return n
+		}
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-w.freed:
+		}
+	}
+}
+
+// Stop stops taking jobs and lets running hooks finish until ctx ends; then
+// it cancels them, and their jobs are handed back for redelivery (never
+// recorded). It returns when every goroutine has ended.
+func (w *Worker) Stop(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.started {
+		return nil
+	}
+	w.stopPull()
+	w.loop.Wait()
+	done := make(chan struct{})
+	go func() { w.jobs.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		w.log.Warn("stop: soft timeout passed; canceling running hooks", zap.Int("in_flight", w.InFlight()))
+		err = fmt.Errorf("worker: stop: %d hooks canceled and handed back: %w", w.InFlight(), ctx.Err())
+	}
+	w.killRuns()
+	<-done
+	w.started = false
+	return err
+}
+
+// handle runs one job to a recorded result, or hands it back.
+func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
+	job, err := events.DecodeJob(msg.Data())
+	if err != nil {
+		// Jobs are written by engines; a malformed one is a bug, not a hook outcome.
+		w.log.Error("malformed job terminated", zap.String("subject", msg.Subject()), zap.Error(err))
+		_ = msg.TermWithReason(truncate(err.Error(), 200))
+		return
+	}
+	log := w.log.With(zap.String("run_id", job.RunID), zap.String("hook_id", job.HookID),
+		zap.String("execution_id", job.ExecutionID), zap.String("app_id", job.AppID))
+	attempt := 1
+	if md, err := msg.Metadata(); err == nil {
+		attempt = int(md.NumDelivered)
+	}
+	res := &events.ExecutionResult{
+		ExecutionID: job.ExecutionID, RunID: job.RunID, AccountID: job.AccountID, AppID: job.AppID,
+		Action: job.Action, Stage: job.Stage, HookID: job.HookID, HookName: job.HookName,
+		FailureMode: job.FailureMode, Container: job.Container, Attempt: attempt,
+		SourceChecksum: job.SourceChecksum, ExitCode: -1, Status: events.StatusFailed, Worker: w.cfg.Name,
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("panic while running a hook", zap.Any("panic", p), zap.Stack("stack"))
+			res.Error = fmt.Sprintf("hookshot worker panicked: %v", p)
+			w.finish(msg, res, log)
+		}
+	}()
+
+	if done, err := w.runs.has(ctx, jobExecKey(job)); err == nil && done {
+		log.Info("job already has a result; dropping the redelivery", zap.Int("attempt", attempt))
+		_ = msg.Ack()
+		return
+	}
+	if attempt > w.cfg.MaxAttempts {
+		res.Error = fmt.Sprintf("gave up after %d deliveries: each worker stopped before finishing it", attempt-1)
+		w.finish(msg, res, log)
+		return
+	}
+	script, err := w.loadScript(ctx, job)
+	if err != nil {
+		if ctx.Err() != nil {
+			_ = msg.Nak()
+			return
+		}
+		res.Error = err.Error()
+		w.finish(msg, res, log)
+		return
+	}
+
+	stopBeat := w.heartbeat(msg, log)
+	log.Info("hook started", zap.String("hook", job.HookName), zap.String("container", job.Container.Key()), zap.Int("attempt", attempt))
+	out, err := w.cfg.Runner.Run(ctx, executor.Spec{
+		Script: script, Args: job.Arguments, Env: hookEnv(job, attempt),
+		Timeout: time.Duration(job.TimeoutSeconds) * time.Second, KillGrace: w.cfg.KillGrace, OutputLimit: w.cfg.OutputLimit,
+	})
+	stopBeat()
+	if err != nil {
+		res.Error = "runner: " + err.Error()
+		w.finish(msg, res, log)
+		return
+	}
+	if out.Canceled {
+		// The worker is stopping: the hook was cut short through no fault of
+		// its own. Hand the job back; another worker runs it again.
+		log.Warn("hook canceled by shutdown; job handed back for redelivery")
+		_ = msg.Nak()
+		return
+	}
+	fillOutcome(res, out)
+	w.finish(msg, res, log)
+}
+
+// finish publishes the result and then acks the job. If the publish fails
+// the job is not acked, and is redelivered.
+func (w *Worker) finish(msg jetstream.Msg, res *events.ExecutionResult, log *zap.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := events.Publish(ctx, w.js, events.ExecutionResultSubject(res.AccountID, res.RunID),
+		events.TypeExecutionResult, "exec."+res.ExecutionID, res); err != nil {
+		log.Error("publish execution result; job left for redelivery", zap.Error(err))
+		return
+	}
+	if err := msg.DoubleAck(ctx); err != nil {
+		log.Warn("ack job", zap.Error(err))
+	}
+	log.Info("hook finished", zap.String("status", res.Status), zap.Int("exit_code", res.ExitCode), zap.Int64("duration_ms", res.DurationMillis))
+}
+
+// heartbeat tells JetStream the job is alive every AckWait/3 until stopped.
+func (w *Worker) heartbeat(msg jetstream.Msg, log *zap.Logger) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(w.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := msg.InProgress(); err != nil {
+					log.Warn("extend ack deadline", zap.Error(err))
+				}
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// loadScript reads the job's source and checks it is the one the stage was
+// planned with.
+func (w *Worker) loadScript(ctx context.Context, job *events.Job) ([]byte, error) {
+	// A source's content is fixed by its checksum, so a decoded script can be
+	// reused for as long as jobs ask for that checksum.
+	cacheKey := job.AccountID + "/" + job.SourceID + "/" + job.SourceChecksum
+	w.scriptsMu.Lock()
+	script, ok := w.scripts[cacheKey]
+	w.scriptsMu.Unlock()
+	if ok {
+		return script, nil
+	}
+	src, err := w.store.Sources.Get(ctx, job.AccountID, job.SourceID)
+	if err != nil {
+		return nil, fmt.Errorf("load hook source %s: %w", job.SourceID, err)
+	}
+	if got := src.Value.Source.SourceMD5Checksum; got != job.SourceChecksum {
+		return nil, fmt.Errorf("hook source %s changed since the stage was planned (checksum %s, planned %s)", job.SourceID, got, job.SourceChecksum)
+	}
+	script, err = src.Value.Source.Script()
+	if err != nil {
+		return nil, fmt.Errorf("hook source %s: %w", job.SourceID, err)
+	}
+	w.scriptsMu.Lock()
+	if len(w.scripts) >= maxCachedScripts {
+		clear(w.scripts)
+	}
+	w.scripts[cacheKey] = script
+	w.scriptsMu.Unlock()
+	return script, nil
+}
+
+// maxCachedScripts bounds the worker's script cache; past it the cache starts over.
+const maxCachedScripts = 256
+
+// hookEnv is the HOOKSHOT_* environment of a run.
+func hookEnv(job *events.Job, attempt int) map[string]string {
+	return map[string]string{
+		"HOOKSHOT_RUN_ID":          job.RunID,
+		"HOOKSHOT_EXECUTION_ID":    job.ExecutionID,
+		"HOOKSHOT_ATTEMPT":         strconv.Itoa(attempt),
+		"HOOKSHOT_ACTION":          job.Action,
+		"HOOKSHOT_STAGE":           job.Stage,
+		"HOOKSHOT_ACCOUNT_ID":      job.AccountID,
+		"HOOKSHOT_APP_ID":          job.AppID,
+		"HOOKSHOT_HOOK_ID":         job.HookID,
+		"HOOKSHOT_HOOK_NAME":       job.HookName,
+		"HOOKSHOT_NAMESPACE":       job.Container.NamespaceName,
+		"HOOKSHOT_POD_NAME":        job.Container.PodName,
+		"HOOKSHOT_CONTAINER_NAME":  job.Container.ContainerName,
+		"HOOKSHOT_CONTAINER_IMAGE": job.Container.ContainerImage,
+	}
+}
+
+func fillOutcome(res *events.ExecutionResult, out executor.Outcome) {
+	res.ExitCode, res.Signal, res.TimedOut = out.ExitCode, out.Signal, out.TimedOut
+	res.Stdout = events.Output(out.Stdout)
+	res.Stderr = events.Output(out.Stderr)
+	res.Started, res.Finished = out.Started.UTC(), out.Finished.UTC()
+	res.DurationMillis = out.Duration.Milliseconds()
+	if out.Succeeded() {
+		res.Status = events.StatusSucceeded
+	} else if out.StartError != "" {
+		res.Error = "could not start: " + out.StartError
+	} else if out.TimedOut {
+		res.Error = "timed out: " + out.Reason()
+	}
+}
