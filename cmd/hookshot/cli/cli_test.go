@@ -1,0 +1,159 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookshot-dev/hookshot/cmd/hookshot/cli"
+)
+
+// run runs one hookshot command in-process and returns its exit code and output.
+func run(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := cli.Run(ctx, args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startServer runs `hookshot server` on a fresh data dir until the test ends.
+func startServer(t *testing.T) string {
+	t.Helper()
+	addr := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		code, _, _ := run(t, ctx, "server", "--data-dir", t.TempDir(), "--nats-listen", addr, "--log-level", "error", "--concurrency", "2", "--stop-grace", "2s")
+		done <- code
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("server exited %d", code)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("server did not stop")
+		}
+	})
+	url := "nats://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		// Ready when the store is provisioned: listing answers.
+		if code, _, _ := run(t, context.Background(), "hooks", "list", "--nats-url", url, "--timeout", "2s"); code == 0 {
+			return url
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server not ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := run(t, context.Background(), "version")
+	if code != 0 || !strings.HasPrefix(out, "hookshot dev (go") {
+		t.Fatalf("exit %d, output %q", code, out)
+	}
+}
+
+func TestServerEndToEndThroughTheCLI(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	app := "7be5ae7c-151d-4230-ac39-ac1d0b33c2a9"
+	common := []string{"--nats-url", url, "--account", "payroll"}
+
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	freeze := write("freeze.sh", "#!/bin/sh\necho \"freeze $HOOKSHOT_CONTAINER_NAME $1\" >> \""+dir+"/trace\"\n")
+	fail := write("fail.sh", "echo boom >&2; exit 7\n")
+	inv := write("inv.json", `[{"namespaceName":"prod","podName":"db-0","containerName":"mysql","containerImage":"mysql:8"},
+	 {"namespaceName":"prod","podName":"web-0","containerName":"web","containerImage":"nginx:1"}]`)
+
+	sourceID := func(args ...string) string {
+		code, out, errOut := run(t, ctx, append(append([]string{"sources", "put"}, common...), args...)...)
+		if code != 0 {
+			t.Fatalf("sources put: %d %s", code, errOut)
+		}
+		var rec struct {
+			Source struct{ ID, SourceMD5Checksum string }
+		}
+		if err := json.Unmarshal([]byte(out), &rec); err != nil || rec.Source.ID == "" || len(rec.Source.SourceMD5Checksum) != 32 {
+			t.Fatalf("sources put printed %q (%v)", out, err)
+		}
+		return rec.Source.ID
+	}
+	okSrc := sourceID("--name", "freeze", "--script", freeze)
+	failSrc := sourceID("--name", "fail", "--script", fail)
+
+	hook := func(args ...string) (int, string) {
+		code, _, errOut := run(t, ctx, append(append([]string{"hooks", "put"}, common...), args...)...)
+		return code, errOut
+	}
+	if code, errOut := hook("--name", "freeze", "--app", app, "--action", "snapshot", "--stage", "pre", "--source", okSrc, "--arg", "hard", "--criteria", `containerImage=\bmysql\b`); code != 0 {
+		t.Fatalf("hooks put: %s", errOut)
+	}
+	// Every bad field is named, nothing is stored.
+	code, errOut := hook("--name", "bad", "--app", "not-an-id", "--action", "restore", "--stage", "pre", "--source", okSrc, "--criteria", "podName=(")
+	if code != cli.ExitError {
+		t.Fatalf("invalid hook: exit %d", code)
+	}
+	for _, f := range []string{"appID", "stage", "matchingCriteria[0].value"} {
+		if !strings.Contains(errOut, "  "+f+":") {
+			t.Errorf("error does not name %s:\n%s", f, errOut)
+		}
+	}
+	if _, out, _ := run(t, ctx, append([]string{"hooks", "list"}, common...)...); strings.Count(out, `"name": "`) != 1 {
+		t.Fatalf("hooks list after a refused hook:\n%s", out)
+	}
+
+	publish := func(stage string, extra ...string) (int, string, string) {
+		return run(t, ctx, append(append([]string{"events", "publish", "--app", app, "--action", "snapshot", "--stage", stage, "--containers", inv, "--wait", "--wait-timeout", "60s"}, common...), extra...)...)
+	}
+	code, out, errOut := publish("pre", "--run-id", "run-1")
+	if code != 0 || !strings.Contains(out, `"hookState": "success"`) {
+		t.Fatalf("publish pre: exit %d\n%s\n%s", code, out, errOut)
+	}
+	trace, _ := os.ReadFile(filepath.Join(dir, "trace"))
+	if string(trace) != "freeze mysql hard\n" {
+		t.Fatalf("trace %q", trace)
+	}
+
+	if code, errOut := hook("--name", "boom", "--app", app, "--action", "snapshot", "--stage", "post", "--source", failSrc, "--failure-mode", "WARN"); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, out, errOut = publish("post", "--run-id", "run-1")
+	if code != cli.ExitHookFailed || !strings.Contains(out, `"hookState": "failed"`) || !strings.Contains(out, "exit code 7") || !strings.Contains(errOut, "hookState failed") {
+		t.Fatalf("publish post: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestUnreachableServerIsOneClearLine(t *testing.T) {
+	code, _, errOut := run(t, context.Background(), "hooks", "list", "--nats-url", "nats://"+freePort(t), "--timeout", "1s")
+	if code != cli.ExitError || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "cannot reach NATS") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}

@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/hookshot-dev/hookshot/events"
+)
+
+func newEventsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "events", Short: "Publish lifecycle events and wait for stage results"}
+	var (
+		cf         clientFlags
+		ev         events.LifecycleEvent
+		containers string
+		wait       bool
+		waitFor    time.Duration
+	)
+	pub := &cobra.Command{
+		Use:   "publish",
+		Short: "Publish a lifecycle event, as a backup controller does, and optionally wait for its stage result",
+		Long: `Publish a lifecycle event for one stage of one run. With --wait, print the
+stage result as JSON and exit 0 when hookState is success, 2 when it is failed
+(the result says which hook failed where, and abortAction says whether a
+FAIL-mode pre hook forbids the action), 1 on any other error.`,
+		Example: `  hookshot events publish --app 7be5ae7c-151d-4230-ac39-ac1d0b33c2a9 --action snapshot --stage pre \
+      --containers inventory.json --run-id run-42 --wait`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ev.AccountID = cf.account
+			if ev.RunID == "" {
+				ev.RunID = uuid.NewString()
+			}
+			if containers != "" {
+				if err := readJSON(containers, cmd.InOrStdin(), &ev.Containers); err != nil {
+					return err
+				}
+			}
+			if err := ev.Validate(); err != nil {
+				return err
+			}
+			c, err := cf.connect(cmd.Context(), "hookshot events publish")
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(cmd.Context(), cf.timeout)
+			ack, err := events.PublishLifecycle(ctx, c.js, &ev)
+			cancel()
+			if err != nil {
+				return err
+			}
+			if !wait {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"runID": ev.RunID, "sequence": ack.Sequence, "duplicate": ack.Duplicate})
+			}
+			ctx, cancel = context.WithTimeout(cmd.Context(), waitFor)
+			defer cancel()
+			sr, err := events.WaitStageResult(ctx, c.js, ev.AccountID, ev.RunID, ev.Action, ev.Stage)
+			if err != nil {
+				return err
+			}
+			if err := printJSON(cmd.OutOrStdout(), sr); err != nil {
+				return err
+			}
+			if sr.HookState != events.HookStateSuccess {
+				return &exitError{code: ExitHookFailed, msg: fmt.Sprintf("run %s %s/%s: hookState %s (%d details, abortAction %v)",
+					sr.RunID, sr.Action, sr.Stage, sr.HookState, len(sr.HookStateDetails), sr.AbortAction)}
+			}
+			return nil
+		},
+	}
+	cf.register(pub)
+	f := pub.Flags()
+	f.StringVar(&ev.AppID, "app", "", "app id")
+	f.StringVar(&ev.Action, "action", "", "snapshot, backup, restore or failover")
+	f.StringVar(&ev.Stage, "stage", "", "pre or post")
+	f.StringVar(&ev.RunID, "run-id", "", "run id shared by the stages of one run (default: a new UUID)")
+	f.StringVar(&containers, "containers", "", "JSON file with the container inventory (default: the registered app's)")
+	f.BoolVar(&wait, "wait", false, "wait for the stage result and exit by its hookState")
+	f.DurationVar(&waitFor, "wait-timeout", 30*time.Minute, "how long --wait waits")
+	cmd.AddCommand(pub)
+	return cmd
+}

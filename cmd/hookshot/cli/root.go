@@ -1,0 +1,85 @@
+// Package cli holds the hookshot subcommands. main stays a few lines; every
+// command is reachable from tests through Run.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X .../cli.Version=v1.2.3".
+var Version = "dev"
+
+// Exit codes scripts can rely on.
+const (
+	ExitOK         = 0
+	ExitError      = 1 // bad usage, unreachable server, invalid input
+	ExitHookFailed = 2 // the stage ran and its hookState is failed
+)
+
+// Main runs the command line until it ends or SIGINT/SIGTERM arrives, and
+// returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, args, stdout, stderr)
+}
+
+// Run runs the command line with ctx and returns the exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "hookshot:", err)
+		var ec *exitError
+		if errors.As(err, &ec) {
+			return ec.code
+		}
+		return ExitError
+	}
+	return ExitOK
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "hookshot",
+		Short: "Execution hooks around snapshots, backups, restores and failovers",
+		Long: `Hookshot runs execution hooks around the data-protection lifecycle of
+applications: lifecycle events on NATS JetStream, a matcher that picks the
+enabled hooks by action, stage and regex criteria on the app's containers,
+workers that run the hook scripts, and a hookState published per stage.
+
+Start here:  hookshot server`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newVersionCmd(), newServerCmd(), newWorkerCmd(),
+		newSourcesCmd(), newHooksCmd(), newAppsCmd(), newEventsCmd())
+	return root
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the hookshot version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			goVersion := "unknown"
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				goVersion = bi.GoVersion
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "hookshot %s (%s)\n", Version, goVersion)
+			return nil
+		},
+	}
+}
