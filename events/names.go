@@ -39,6 +39,13 @@ const (
 	BucketSources = "hookshot_sources"
 	// BucketApps stores registered apps and their container inventory under <account>.<appID>.
 	BucketApps = "hookshot_apps"
+	// BucketActions stores API-driven actions (appSnaps, appBackups,
+	// restores, failovers) and their progress under <account>.<id>.
+	BucketActions = "hookshot_actions"
+	// BucketNames reserves unique resource names: <kind>.<account>.<hash of name> → id.
+	BucketNames = "hookshot_names"
+	// BucketTokens stores API tokens by the SHA-256 of the token.
+	BucketTokens = "hookshot_tokens"
 	// BucketRuns stores run state: stage plans, execution results and stage
 	// results, each written create-if-absent where exactly-once matters.
 	BucketRuns = "hookshot_runs"

@@ -32,6 +32,10 @@ var (
 type FieldError struct {
 	Field  string
 	Reason string
+	// Extended is set when the field conforms to the schema but fails a rule
+	// beyond it (a script with a carriage return or binary data, a checksum
+	// that does not match): Astra's problem 9 rather than 8.
+	Extended bool
 }
 
 func (e FieldError) Error() string { return e.Field + ": " + e.Reason }

@@ -147,18 +147,17 @@ func (s *HookSource) Validate() error {
 		v.add("sourceType", mustBe(s.SourceType, SourceTypeScript))
 	}
 	script, reason := decodeSource(s.Source)
-	if reason == "" {
-		reason = scriptProblem(script)
-	}
 	if reason != "" {
 		v.add("source", reason)
+	} else if reason = scriptProblem(script); reason != "" {
+		v.Fields = append(v.Fields, FieldError{Field: "source", Reason: reason, Extended: true})
 	}
 	if s.SourceMD5Checksum != "" {
 		switch {
 		case !checksumPattern.MatchString(s.SourceMD5Checksum):
 			v.add("sourceMD5Checksum", fmt.Sprintf("is %q; must be 32 hexadecimal digits", truncate(s.SourceMD5Checksum, 40)))
 		case script != nil && !strings.EqualFold(s.SourceMD5Checksum, Checksum(s.Source)):
-			v.add("sourceMD5Checksum", fmt.Sprintf("is %s but the MD5 of source is %s", s.SourceMD5Checksum, Checksum(s.Source)))
+			v.Fields = append(v.Fields, FieldError{Field: "sourceMD5Checksum", Reason: fmt.Sprintf("is %s but the MD5 of source is %s", s.SourceMD5Checksum, Checksum(s.Source)), Extended: true})
 		}
 	}
 	if reason := checkText(s.Description, 0, MaxDescriptionLen); reason != "" {

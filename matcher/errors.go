@@ -22,6 +22,11 @@ var (
 type FieldError struct {
 	Field  string `json:"name"`
 	Reason string `json:"reason"`
+	// Extended is set when the field conforms to the schema but fails a
+	// rule beyond it (a regex that does not compile, an action/stage pair
+	// that does not exist, a reference to a missing resource): Astra's
+	// problem 9 rather than 8.
+	Extended bool `json:"-"`
 }
 
 func (f FieldError) String() string { return f.Field + ": " + f.Reason }
@@ -52,6 +57,11 @@ func (e *ValidationError) Is(target error) bool { return target == ErrInvalidHoo
 // add records an invalid field.
 func (e *ValidationError) add(field, format string, args ...any) {
 	e.Fields = append(e.Fields, FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+}
+
+// addExtended records a field that fails a rule beyond the schema.
+func (e *ValidationError) addExtended(field, format string, args ...any) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Reason: fmt.Sprintf(format, args...), Extended: true})
 }
 
 // orNil returns e as an error, or nil when no field was recorded.

@@ -83,7 +83,7 @@ func (h *ExecutionHook) validate(compile compileFunc) ([]*regexp2.Regexp, error)
 		}
 		re, err := compile(c.Value)
 		if err != nil {
-			ve.add(field+".value", "invalid RE2 regex: %v", err)
+			ve.addExtended(field+".value", "invalid RE2 regex: %v", err)
 			continue
 		}
 		res[i] = re
@@ -91,7 +91,7 @@ func (h *ExecutionHook) validate(compile compileFunc) ([]*regexp2.Regexp, error)
 
 	actionOK := enum(ve, "action", h.Action, true, actions...)
 	if enum(ve, "stage", h.Stage, true, stages...) && actionOK && !ValidActionStage(h.Action, h.Stage) {
-		ve.add("stage", "%q is not a stage of action %q (allowed: %s)",
+		ve.addExtended("stage", "%q is not a stage of action %q (allowed: %s)",
 			h.Stage, h.Action, strings.Join(stagesByAction[h.Action], ", "))
 	}
 	identifier(ve, "hookSourceID", h.HookSourceID)

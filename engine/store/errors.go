@@ -9,6 +9,10 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrConflict is returned when the stored revision is not the one expected.
 	ErrConflict = errors.New("revision conflict")
+	// ErrNameTaken is returned when another resource of the account has the name.
+	ErrNameTaken = errors.New("name already in use")
+	// ErrReferenced is returned when deleting a source an execution hook uses.
+	ErrReferenced = errors.New("referenced by another resource")
 	// ErrInvalidKey is returned for an account or id that cannot be a KV key token.
 	ErrInvalidKey = errors.New("invalid account or id")
 )

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -67,6 +70,7 @@ type Store struct {
 	Sources collection[SourceRecord]
 	Hooks   collection[HookRecord]
 	Apps    collection[App]
+	names   jetstream.KeyValue
 	now     func() time.Time
 }
 
@@ -80,6 +84,7 @@ func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 		{events.BucketSources, &s.Sources.kv},
 		{events.BucketHooks, &s.Hooks.kv},
 		{events.BucketApps, &s.Apps.kv},
+		{events.BucketNames, &s.names},
 	} {
 		kv, err := js.KeyValue(ctx, b.name)
 		if err != nil {
@@ -94,62 +99,187 @@ func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 // NewID returns a fresh Astra identifier (UUIDv4).
 func NewID() string { return uuid.NewString() }
 
-// SaveSource validates src, computes its checksum, assigns an id when it has
-// none, and creates or replaces it. by is the identity recorded in metadata.
-func (s *Store) SaveSource(ctx context.Context, account string, src executor.HookSource, by string) (*SourceRecord, error) {
+// Resource kinds, as used in name reservations.
+const (
+	KindSource = "source"
+	KindHook   = "hook"
+	KindApp    = "app"
+)
+
+// prepareSource validates src and fills what the server computes.
+func prepareSource(src *executor.HookSource) error {
 	src.ApplyDefaults()
 	src.SourceMD5Checksum = ""
 	src.Seal()
 	if src.ID == "" {
 		src.ID = NewID()
 	}
-	if err := src.Validate(); err != nil {
-		return nil, err
-	}
-	rec := SourceRecord{Source: src}
-	if err := save(ctx, &s.Sources, account, src.ID, &rec, s.now(), by); err != nil {
-		return nil, err
-	}
-	return &rec, nil
+	return src.Validate()
 }
 
-// SaveHook validates h, checks that its source exists in the account,
-// assigns an id when it has none, and creates or replaces it.
-func (s *Store) SaveHook(ctx context.Context, account string, h matcher.ExecutionHook, by string) (*HookRecord, error) {
+// CreateSource stores a new hook source; its name must be unique in the account.
+func (s *Store) CreateSource(ctx context.Context, account string, rec SourceRecord, by string) (*Entry[SourceRecord], error) {
+	if err := prepareSource(&rec.Source); err != nil {
+		return nil, err
+	}
+	return create(ctx, s, &s.Sources, KindSource, account, rec.Source.ID, rec.Source.Name, &rec, by)
+}
+
+// UpdateSource replaces a hook source at revision rev (0: whatever is stored).
+func (s *Store) UpdateSource(ctx context.Context, account string, rec SourceRecord, rev uint64, by string) (*Entry[SourceRecord], error) {
+	if err := prepareSource(&rec.Source); err != nil {
+		return nil, err
+	}
+	return update(ctx, s, &s.Sources, KindSource, account, rec.Source.ID, rec.Source.Name, &rec, rev, by,
+		func(old *SourceRecord) string { return old.Source.Name })
+}
+
+// SaveSource creates or replaces a hook source (loading from files).
+func (s *Store) SaveSource(ctx context.Context, account string, src executor.HookSource, by string) (*SourceRecord, error) {
+	if err := prepareSource(&src); err != nil {
+		return nil, err
+	}
+	e, err := s.UpdateSource(ctx, account, SourceRecord{Source: src}, 0, by)
+	if errors.Is(err, ErrNotFound) {
+		e, err = s.CreateSource(ctx, account, SourceRecord{Source: src}, by)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &e.Value, nil
+}
+
+// DeleteSource removes a hook source at revision rev (0: any) unless an
+// execution hook of the account refers to it (ErrReferenced).
+func (s *Store) DeleteSource(ctx context.Context, account, id string, rev uint64) error {
+	hooks, err := s.Hooks.List(ctx, account)
+	if err != nil {
+		return err
+	}
+	for _, h := range hooks {
+		if h.Value.Hook.HookSourceID == id {
+			return fmt.Errorf("hook source %s is used by execution hook %s: %w", id, h.ID, ErrReferenced)
+		}
+	}
+	return remove(ctx, s, &s.Sources, KindSource, account, id, rev, func(r *SourceRecord) string { return r.Source.Name })
+}
+
+// prepareHook validates h, fills defaults and checks its source exists.
+func (s *Store) prepareHook(ctx context.Context, account string, h *matcher.ExecutionHook) error {
 	h.ApplyDefaults()
 	if h.ID == "" {
 		h.ID = NewID()
 	}
 	if err := h.Validate(); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := s.Sources.Get(ctx, account, h.HookSourceID); err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return nil, &matcher.ValidationError{Fields: []matcher.FieldError{{Field: "hookSourceID", Reason: "no hook source with this id in the account"}}}
+			return &matcher.ValidationError{Fields: []matcher.FieldError{{Field: "hookSourceID", Reason: "no hook source with this id in the account", Extended: true}}}
 		}
-		return nil, err
+		return err
 	}
-	rec := HookRecord{Hook: h}
-	if err := save(ctx, &s.Hooks, account, h.ID, &rec, s.now(), by); err != nil {
-		return nil, err
-	}
-	return &rec, nil
+	return nil
 }
 
-// SaveApp creates or replaces an app and its inventory.
-func (s *Store) SaveApp(ctx context.Context, account string, app App, by string) (*App, error) {
+// CreateHook stores a new execution hook; its name must be unique in the account.
+func (s *Store) CreateHook(ctx context.Context, account string, rec HookRecord, by string) (*Entry[HookRecord], error) {
+	if err := s.prepareHook(ctx, account, &rec.Hook); err != nil {
+		return nil, err
+	}
+	return create(ctx, s, &s.Hooks, KindHook, account, rec.Hook.ID, rec.Hook.Name, &rec, by)
+}
+
+// UpdateHook replaces an execution hook at revision rev (0: whatever is stored).
+func (s *Store) UpdateHook(ctx context.Context, account string, rec HookRecord, rev uint64, by string) (*Entry[HookRecord], error) {
+	if err := s.prepareHook(ctx, account, &rec.Hook); err != nil {
+		return nil, err
+	}
+	return update(ctx, s, &s.Hooks, KindHook, account, rec.Hook.ID, rec.Hook.Name, &rec, rev, by,
+		func(old *HookRecord) string { return old.Hook.Name })
+}
+
+// SaveHook creates or replaces an execution hook (loading from files).
+func (s *Store) SaveHook(ctx context.Context, account string, h matcher.ExecutionHook, by string) (*HookRecord, error) {
+	if err := s.prepareHook(ctx, account, &h); err != nil {
+		return nil, err
+	}
+	e, err := s.UpdateHook(ctx, account, HookRecord{Hook: h}, 0, by)
+	if errors.Is(err, ErrNotFound) {
+		e, err = s.CreateHook(ctx, account, HookRecord{Hook: h}, by)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &e.Value, nil
+}
+
+// DeleteHook removes an execution hook at revision rev (0: any).
+func (s *Store) DeleteHook(ctx context.Context, account, id string, rev uint64) error {
+	return remove(ctx, s, &s.Hooks, KindHook, account, id, rev, func(r *HookRecord) string { return r.Hook.Name })
+}
+
+// prepareApp validates an app's inventory and sorts it.
+func prepareApp(account string, app *App) error {
 	if app.ID == "" {
 		app.ID = NewID()
 	}
+	if n := len([]rune(app.Name)); n < 1 || n > 63 {
+		return &matcher.ValidationError{Fields: []matcher.FieldError{{Field: "name", Reason: "must be 1 to 63 characters"}}}
+	}
 	ev := events.LifecycleEvent{RunID: "check", AccountID: account, AppID: app.ID, Action: events.ActionSnapshot, Stage: events.StagePre, Containers: app.Containers}
 	if err := ev.Validate(); err != nil {
-		return nil, fmt.Errorf("app %s: %w", app.ID, err)
+		var de *events.DecodeError
+		if errors.As(err, &de) {
+			ve := &matcher.ValidationError{}
+			for _, f := range de.Fields {
+				ve.Fields = append(ve.Fields, matcher.FieldError{Field: strings.TrimPrefix(f.Field, "data."), Reason: f.Reason})
+			}
+			return ve
+		}
+		return err
+	}
+	if app.Containers == nil {
+		app.Containers = []events.Container{}
 	}
 	events.SortContainers(app.Containers)
-	if err := save(ctx, &s.Apps, account, app.ID, &app, s.now(), by); err != nil {
+	return nil
+}
+
+// CreateApp registers an app; its name must be unique in the account.
+func (s *Store) CreateApp(ctx context.Context, account string, app App, by string) (*Entry[App], error) {
+	if err := prepareApp(account, &app); err != nil {
 		return nil, err
 	}
-	return &app, nil
+	return create(ctx, s, &s.Apps, KindApp, account, app.ID, app.Name, &app, by)
+}
+
+// UpdateApp replaces an app at revision rev (0: whatever is stored).
+func (s *Store) UpdateApp(ctx context.Context, account string, app App, rev uint64, by string) (*Entry[App], error) {
+	if err := prepareApp(account, &app); err != nil {
+		return nil, err
+	}
+	return update(ctx, s, &s.Apps, KindApp, account, app.ID, app.Name, &app, rev, by, func(old *App) string { return old.Name })
+}
+
+// SaveApp creates or replaces an app and its inventory (loading from files).
+func (s *Store) SaveApp(ctx context.Context, account string, app App, by string) (*App, error) {
+	if err := prepareApp(account, &app); err != nil {
+		return nil, err
+	}
+	e, err := s.UpdateApp(ctx, account, app, 0, by)
+	if errors.Is(err, ErrNotFound) {
+		e, err = s.CreateApp(ctx, account, app, by)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &e.Value, nil
+}
+
+// DeleteApp removes an app at revision rev (0: any).
+func (s *Store) DeleteApp(ctx context.Context, account, id string, rev uint64) error {
+	return remove(ctx, s, &s.Apps, KindApp, account, id, rev, func(a *App) string { return a.Name })
 }
 
 // record is a stored resource type with Astra metadata.
@@ -162,28 +292,147 @@ func (r *SourceRecord) metadata() *Metadata { return &r.Metadata }
 func (r *HookRecord) metadata() *Metadata   { return &r.Metadata }
 func (a *App) metadata() *Metadata          { return &a.Metadata }
 
-// save creates v, or replaces the stored value keeping its creation metadata
-// (and its labels unless v sets some), with compare-and-set: a concurrent
-// writer makes it fail with ErrConflict or ErrExists rather than be lost.
-func save[T any, P record[T]](ctx context.Context, c *collection[T], account, id string, v P, now time.Time, by string) error {
+// create reserves name, then stores v under a new id.
+func create[T any, P record[T]](ctx context.Context, s *Store, c *collection[T], kind, account, id, name string, v P, by string) (*Entry[T], error) {
+	if err := s.reserveName(ctx, kind, account, name, id); err != nil {
+		return nil, err
+	}
 	meta := v.metadata()
-	old, err := c.Get(ctx, account, id)
-	if errors.Is(err, ErrNotFound) {
-		meta.touch(now, by)
-		_, err = c.Create(ctx, account, id, *v)
-		return err
-	}
+	labels := meta.Labels
+	*meta = Metadata{Labels: labels}
+	meta.touch(s.now(), by)
+	rev, err := c.Create(ctx, account, id, *v)
 	if err != nil {
-		return err
+		s.releaseName(ctx, kind, account, name, id)
+		return nil, err
 	}
+	return &Entry[T]{Account: account, ID: id, Value: *v, Revision: rev}, nil
+}
+
+// update replaces the value at rev (0: the current one), keeping creation
+// metadata (and labels unless v sets some) and moving the name reservation
+// when the name changed.
+func update[T any, P record[T]](ctx context.Context, s *Store, c *collection[T], kind, account, id, name string, v P, rev uint64, by string, nameOf func(*T) string) (*Entry[T], error) {
+	old, err := c.Get(ctx, account, id)
+	if err != nil {
+		return nil, err
+	}
+	if rev != 0 && rev != old.Revision {
+		return nil, fmt.Errorf("%s %s is at revision %d, not %d: %w", kind, id, old.Revision, rev, ErrConflict)
+	}
+	oldName := nameOf(&old.Value)
+	if oldName != name {
+		if err := s.reserveName(ctx, kind, account, name, id); err != nil {
+			return nil, err
+		}
+	}
+	meta := v.metadata()
 	labels := meta.Labels
 	*meta = *P(&old.Value).metadata()
 	if labels != nil {
 		meta.Labels = labels
 	}
-	meta.touch(now, by)
-	_, err = c.Update(ctx, account, id, *v, old.Revision)
-	return err
+	meta.touch(s.now(), by)
+	newRev, err := c.Update(ctx, account, id, *v, old.Revision)
+	if err != nil {
+		if oldName != name {
+			s.releaseName(ctx, kind, account, name, id)
+		}
+		return nil, err
+	}
+	if oldName != name {
+		s.releaseName(ctx, kind, account, oldName, id)
+	}
+	return &Entry[T]{Account: account, ID: id, Value: *v, Revision: newRev}, nil
+}
+
+// remove deletes the value at rev (0: any) and releases its name.
+func remove[T any](ctx context.Context, s *Store, c *collection[T], kind, account, id string, rev uint64, nameOf func(*T) string) error {
+	old, err := c.Get(ctx, account, id)
+	if err != nil {
+		return err
+	}
+	if rev != 0 && rev != old.Revision {
+		return fmt.Errorf("%s %s is at revision %d, not %d: %w", kind, id, old.Revision, rev, ErrConflict)
+	}
+	if err := c.Delete(ctx, account, id, old.Revision); err != nil {
+		return err
+	}
+	s.releaseName(ctx, kind, account, nameOf(&old.Value), id)
+	return nil
+}
+
+// nameKey is the reservation key of a resource name: names may hold any
+// character, so the key holds a hash of it.
+func nameKey(kind, account, name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return kind + "." + account + "." + hex.EncodeToString(sum[:20])
+}
+
+// reserveName makes id the owner of name in the account. A reservation left
+// by a resource that no longer exists (a writer died between reserving and
+// storing, or deleting and releasing) is taken over.
+func (s *Store) reserveName(ctx context.Context, kind, account, name, id string) error {
+	key := nameKey(kind, account, name)
+	for {
+		_, err := s.names.Create(ctx, key, []byte(id))
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return fmt.Errorf("reserve %s name: %w", kind, err)
+		}
+		e, err := s.names.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // released meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("reserve %s name: %w", kind, err)
+		}
+		owner := string(e.Value())
+		if owner == id {
+			return nil
+		}
+		if live, err := s.exists(ctx, kind, account, owner); err != nil || live {
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("%s name %q is used by %s: %w", kind, name, owner, ErrNameTaken)
+		}
+		if _, err := s.names.Update(ctx, key, []byte(id), e.Revision()); err == nil {
+			return nil
+		}
+		// Somebody else moved it: look again.
+	}
+}
+
+// releaseName drops the reservation of name if id still owns it. Failures
+// leave a stale reservation, which reserveName takes over later.
+func (s *Store) releaseName(ctx context.Context, kind, account, name, id string) {
+	key := nameKey(kind, account, name)
+	e, err := s.names.Get(ctx, key)
+	if err != nil || string(e.Value()) != id {
+		return
+	}
+	_ = s.names.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+}
+
+func (s *Store) exists(ctx context.Context, kind, account, id string) (bool, error) {
+	var err error
+	switch kind {
+	case KindSource:
+		_, err = s.Sources.Get(ctx, account, id)
+	case KindHook:
+		_, err = s.Hooks.Get(ctx, account, id)
+	case KindApp:
+		_, err = s.Apps.Get(ctx, account, id)
+	default:
+		return false, fmt.Errorf("unknown kind %q", kind)
+	}
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // WatchHooks calls fn with every stored hook and then with every change
