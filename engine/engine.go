@@ -66,6 +66,9 @@ type Engine struct {
 	index *matcher.Index
 	runs  runs
 
+	overridesMu sync.Mutex
+	overrides   map[string]store.Override // by <account>.<id>
+
 	plansMu sync.Mutex
 	plans   map[string]*StageRecord // immutable plans by stage key
 
@@ -92,6 +95,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	return &Engine{
 		cfg: cfg, log: cfg.Logger, js: cfg.JS, store: st,
 		index: matcher.NewIndex(cfg.Matcher), runs: runs{kv}, plans: map[string]*StageRecord{},
+		overrides: map[string]store.Override{},
 	}, nil
 }
 
@@ -133,25 +137,32 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	watchErr := make(chan error, 1)
+	hooksReady, overridesReady := make(chan struct{}), make(chan struct{})
+	watchErr := make(chan error, 2)
 	e.wg.Go(func() {
 		var once sync.Once
-		err := e.store.WatchHooks(runCtx, e.applyHook, func() { once.Do(func() { close(ready) }) })
-		if err != nil {
+		if err := e.store.WatchHooks(runCtx, e.applyHook, func() { once.Do(func() { close(hooksReady) }) }); err != nil {
 			watchErr <- err
 		}
 	})
-	select {
-	case <-ready:
-	case err := <-watchErr:
-		cancel()
-		e.wg.Wait()
-		return fmt.Errorf("engine: %w", err)
-	case <-ctx.Done():
-		cancel()
-		e.wg.Wait()
-		return ctx.Err()
+	e.wg.Go(func() {
+		var once sync.Once
+		if err := e.store.WatchOverrides(runCtx, e.applyOverride, func() { once.Do(func() { close(overridesReady) }) }); err != nil {
+			watchErr <- err
+		}
+	})
+	for _, ready := range []chan struct{}{hooksReady, overridesReady} {
+		select {
+		case <-ready:
+		case err := <-watchErr:
+			cancel()
+			e.wg.Wait()
+			return fmt.Errorf("engine: %w", err)
+		case <-ctx.Done():
+			cancel()
+			e.wg.Wait()
+			return ctx.Err()
+		}
 	}
 
 	e.wg.Go(func() { pullLoop(runCtx, lifecycle, e.log, fixedBatch(16), e.handleLifecycle(runCtx)) })
@@ -181,6 +192,23 @@ func (e *Engine) Stop(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("engine: stop: %w", ctx.Err())
+	}
+}
+
+// applyOverride keeps the index's overrides in step with the overrides
+// bucket. A deletion only names the override, so the engine remembers which
+// app and hook each one concerns.
+func (e *Engine) applyOverride(account, id string, o *store.Override) {
+	e.overridesMu.Lock()
+	defer e.overridesMu.Unlock()
+	key := account + "." + id
+	if old, ok := e.overrides[key]; ok {
+		e.index.ClearOverride(account, old.AppID, old.ExecutionHookID)
+		delete(e.overrides, key)
+	}
+	if o != nil {
+		e.index.SetOverride(account, o.AppID, o.ExecutionHookID, o.Enabled == matcher.EnabledTrue)
+		e.overrides[key] = *o
 	}
 }
 

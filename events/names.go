@@ -39,6 +39,9 @@ const (
 	BucketSources = "hookshot_sources"
 	// BucketApps stores registered apps and their container inventory under <account>.<appID>.
 	BucketApps = "hookshot_apps"
+	// BucketOverrides stores execution hook overrides (a hook enabled or
+	// disabled for one app) under <account>.<id>.
+	BucketOverrides = "hookshot_overrides"
 	// BucketActions stores API-driven actions (appSnaps, appBackups,
 	// restores, failovers) and their progress under <account>.<id>.
 	BucketActions = "hookshot_actions"

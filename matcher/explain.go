@@ -10,6 +10,7 @@ import (
 const (
 	ReasonMatched            = "matched"
 	ReasonDisabled           = "disabled"
+	ReasonOverridden         = "overridden"
 	ReasonOtherActionStage   = "other-action-stage"
 	ReasonNoContainerMatched = "no-container-matched"
 	ReasonCriteriaError      = "criteria-error"
@@ -54,6 +55,11 @@ type ContainerVerdict struct {
 func (ix *Index) Explain(account, appID, action, stage string, containers []events.Container) []Explanation {
 	ix.mu.RLock()
 	es := ix.byApp[appKey{account, appID}]
+	type state struct{ enabled, overridden bool }
+	states := make([]state, len(es))
+	for i, e := range es {
+		states[i].enabled, states[i].overridden = ix.effective(account, appID, e)
+	}
 	ix.mu.RUnlock()
 	if len(es) == 0 {
 		return nil
@@ -61,12 +67,12 @@ func (ix *Index) Explain(account, appID, action, stage string, containers []even
 	ts := sortedTargets(containers)
 	out := make([]Explanation, len(es))
 	for i, e := range es {
-		out[i] = e.explain(action, stage, ts)
+		out[i] = e.explain(action, stage, ts, states[i].enabled, states[i].overridden)
 	}
 	return out
 }
 
-func (e *entry) explain(action, stage string, ts []target) Explanation {
+func (e *entry) explain(action, stage string, ts []target, enabled, overridden bool) Explanation {
 	h := e.hook
 	x := Explanation{
 		HookID: h.ID, HookName: h.Name, Action: h.Action, Stage: h.Stage,
@@ -101,7 +107,10 @@ func (e *entry) explain(action, stage string, ts []target) Explanation {
 	case h.Action != action || h.Stage != stage:
 		x.Reason = ReasonOtherActionStage
 		x.Message = fmt.Sprintf("hook runs at %s-%s, not %s-%s; its criteria match %s", h.Stage, h.Action, stage, action, counted)
-	case !h.IsEnabled():
+	case !enabled && overridden:
+		x.Reason = ReasonOverridden
+		x.Message = fmt.Sprintf("hook is disabled for this app by an execution hook override; its criteria match %s", counted)
+	case !enabled:
 		x.Reason = ReasonDisabled
 		x.Message = fmt.Sprintf("hook is disabled; its criteria match %s", counted)
 	case len(errs) > 0:

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hookshot-dev/hookshot/events"
 )
 
 func TestExplain(t *testing.T) {
@@ -113,5 +115,46 @@ func TestExplainEdges(t *testing.T) {
 	got = ix.Explain(testAccount, testApp, ActionSnapshot, StagePre, unlabelled)
 	if d := got[0].Containers[0].Detail; d != "podLabel `^app=db$` matched no label: the pod has no labels" {
 		t.Errorf("detail = %q", d)
+	}
+}
+
+func TestOverridesEnableAndDisableForOneApp(t *testing.T) {
+	t.Parallel()
+	ix := NewIndex(Config{})
+	app := "7be5ae7c-151d-4230-ac39-ac1d0b33c2a9"
+	on := &ExecutionHook{Type: MediaType, Version: "1.3", ID: "11111111-1111-4111-8111-111111111111", Name: "a-netapp-on", HookType: HookTypeNetApp,
+		Action: ActionSnapshot, Stage: StagePre, HookSourceID: "22222222-2222-4222-8222-222222222222", AppID: app, Enabled: EnabledTrue}
+	off := on.Clone()
+	off.ID, off.Name, off.Enabled = "33333333-3333-4333-8333-333333333333", "b-netapp-off", EnabledFalse
+	for _, h := range []*ExecutionHook{on, off} {
+		if err := ix.Put("acct", h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := []events.Container{{NamespaceName: "ns", PodName: "p", ContainerName: "c", ContainerImage: "i"}}
+	names := func() []string {
+		var out []string
+		for _, m := range ix.Match("acct", app, ActionSnapshot, StagePre, cs).Matches {
+			out = append(out, m.Hook.Name)
+		}
+		return out
+	}
+	if got := names(); len(got) != 1 || got[0] != "a-netapp-on" {
+		t.Fatalf("without overrides: %v", got)
+	}
+	ix.SetOverride("acct", app, on.ID, false)
+	ix.SetOverride("acct", app, off.ID, true)
+	if got := names(); len(got) != 1 || got[0] != "b-netapp-off" {
+		t.Fatalf("with overrides: %v", got)
+	}
+	xs := ix.Explain("acct", app, ActionSnapshot, StagePre, cs)
+	if xs[0].Reason != ReasonOverridden || xs[0].WouldRun || !xs[1].WouldRun {
+		t.Fatalf("explain: %+v", xs)
+	}
+	// Another account's override changes nothing here.
+	ix.SetOverride("other", app, on.ID, true)
+	ix.ClearOverride("acct", app, on.ID)
+	if got := names(); len(got) != 2 {
+		t.Fatalf("after clearing one override: %v", got)
 	}
 }

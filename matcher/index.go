@@ -34,9 +34,10 @@ func (c Config) withDefaults() Config {
 }
 
 type (
-	hookKey  struct{ account, id string }
-	appKey   struct{ account, appID string }
-	stageKey struct{ account, appID, action, stage string }
+	hookKey     struct{ account, id string }
+	appKey      struct{ account, appID string }
+	stageKey    struct{ account, appID, action, stage string }
+	overrideKey struct{ account, appID, hookID string }
 )
 
 // entry is a stored hook: a private copy and its compiled criteria. Entries
@@ -66,19 +67,47 @@ type Index struct {
 	// The slices below are copy-on-write, sorted by name then id: a reader
 	// may keep one after releasing mu.
 	byApp   map[appKey][]*entry   // every hook of an app
-	byStage map[stageKey][]*entry // enabled hooks only
+	byStage map[stageKey][]*entry // every hook of an app's action and stage
+	// overrides enable or disable a hook for one app (Astra's
+	// executionHookOverrides), whatever the hook's own enabled says.
+	overrides map[overrideKey]bool
 }
 
 // NewIndex returns an empty Index.
 func NewIndex(cfg Config) *Index {
 	cfg = cfg.withDefaults()
 	return &Index{
-		cfg:     cfg,
-		cache:   newRegexCache(cfg.CacheSize, cfg.MatchTimeout),
-		byID:    make(map[hookKey]*entry),
-		byApp:   make(map[appKey][]*entry),
-		byStage: make(map[stageKey][]*entry),
+		cfg:       cfg,
+		cache:     newRegexCache(cfg.CacheSize, cfg.MatchTimeout),
+		byID:      make(map[hookKey]*entry),
+		byApp:     make(map[appKey][]*entry),
+		byStage:   make(map[stageKey][]*entry),
+		overrides: make(map[overrideKey]bool),
 	}
+}
+
+// SetOverride enables or disables hookID for appID, overriding the hook's
+// own enabled field (Astra's executionHookOverride).
+func (ix *Index) SetOverride(account, appID, hookID string, enabled bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.overrides[overrideKey{account, appID, hookID}] = enabled
+}
+
+// ClearOverride removes the override of hookID for appID.
+func (ix *Index) ClearOverride(account, appID, hookID string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	delete(ix.overrides, overrideKey{account, appID, hookID})
+}
+
+// effective reports whether e runs for appID, and whether an override said
+// so. ix.mu must be held.
+func (ix *Index) effective(account, appID string, e *entry) (enabled, overridden bool) {
+	if v, ok := ix.overrides[overrideKey{account, appID, e.hook.ID}]; ok {
+		return v, true
+	}
+	return e.hook.IsEnabled(), false
 }
 
 // Put validates h, compiles its criteria and stores a private copy under
@@ -114,10 +143,8 @@ func (ix *Index) Put(account string, h *ExecutionHook) error {
 	ix.byID[k] = e
 	ak := appKey{account, hook.AppID}
 	ix.byApp[ak] = inserted(ix.byApp[ak], e)
-	if hook.IsEnabled() {
-		sk := stageKey{account, hook.AppID, hook.Action, hook.Stage}
-		ix.byStage[sk] = inserted(ix.byStage[sk], e)
-	}
+	sk := stageKey{account, hook.AppID, hook.Action, hook.Stage}
+	ix.byStage[sk] = inserted(ix.byStage[sk], e)
 	return nil
 }
 

@@ -29,7 +29,13 @@ type Match struct {
 // with the containers of the inventory its criteria select.
 func (ix *Index) Match(account, appID, action, stage string, containers []events.Container) Result {
 	ix.mu.RLock()
-	cands := ix.byStage[stageKey{account, appID, action, stage}]
+	all := ix.byStage[stageKey{account, appID, action, stage}]
+	cands := make([]*entry, 0, len(all))
+	for _, e := range all {
+		if on, _ := ix.effective(account, appID, e); on {
+			cands = append(cands, e)
+		}
+	}
 	ix.mu.RUnlock()
 
 	var res Result

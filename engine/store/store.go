@@ -65,13 +65,24 @@ type App struct {
 	Metadata   Metadata           `json:"metadata"`
 }
 
+// Override enables or disables an execution hook (of type netapp) for one
+// app: Astra's executionHookOverride.
+type Override struct {
+	ID              string   `json:"id"`
+	AppID           string   `json:"appID"`
+	ExecutionHookID string   `json:"executionHookID"`
+	Enabled         string   `json:"enabled"`
+	Metadata        Metadata `json:"metadata"`
+}
+
 // Store is the JetStream KV store of sources, hooks and apps.
 type Store struct {
-	Sources collection[SourceRecord]
-	Hooks   collection[HookRecord]
-	Apps    collection[App]
-	names   jetstream.KeyValue
-	now     func() time.Time
+	Sources   collection[SourceRecord]
+	Hooks     collection[HookRecord]
+	Apps      collection[App]
+	Overrides collection[Override]
+	names     jetstream.KeyValue
+	now       func() time.Time
 }
 
 // Open binds the store to the provisioned buckets (see events.Provision).
@@ -84,6 +95,7 @@ func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 		{events.BucketSources, &s.Sources.kv},
 		{events.BucketHooks, &s.Hooks.kv},
 		{events.BucketApps, &s.Apps.kv},
+		{events.BucketOverrides, &s.Overrides.kv},
 		{events.BucketNames, &s.names},
 	} {
 		kv, err := js.KeyValue(ctx, b.name)
@@ -92,7 +104,7 @@ func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 		}
 		*b.kv = kv
 	}
-	s.Sources.kind, s.Hooks.kind, s.Apps.kind = "hook source", "execution hook", "app"
+	s.Sources.kind, s.Hooks.kind, s.Apps.kind, s.Overrides.kind = "hook source", "execution hook", "app", "execution hook override"
 	return s, nil
 }
 
@@ -104,6 +116,8 @@ const (
 	KindSource = "source"
 	KindHook   = "hook"
 	KindApp    = "app"
+	// An override's "name" is its app and hook: one override per pair.
+	KindOverride = "override"
 )
 
 // prepareSource validates src and fills what the server computes.
@@ -282,6 +296,59 @@ func (s *Store) DeleteApp(ctx context.Context, account, id string, rev uint64) e
 	return remove(ctx, s, &s.Apps, KindApp, account, id, rev, func(a *App) string { return a.Name })
 }
 
+// prepareOverride checks an override: its hook must exist and be of type netapp.
+func (s *Store) prepareOverride(ctx context.Context, account string, o *Override) error {
+	if o.ID == "" {
+		o.ID = NewID()
+	}
+	ve := &matcher.ValidationError{}
+	if o.Enabled != matcher.EnabledTrue && o.Enabled != matcher.EnabledFalse {
+		ve.Fields = append(ve.Fields, matcher.FieldError{Field: "enabled", Reason: `must be "true" or "false"`})
+	}
+	if !matcher.ValidIdentifier(o.ExecutionHookID) {
+		ve.Fields = append(ve.Fields, matcher.FieldError{Field: "executionHookID", Reason: "must conform to the Astra Identifier Schema"})
+	} else if h, err := s.Hooks.Get(ctx, account, o.ExecutionHookID); errors.Is(err, ErrNotFound) {
+		ve.Fields = append(ve.Fields, matcher.FieldError{Field: "executionHookID", Reason: "no execution hook with this id in the account", Extended: true})
+	} else if err != nil {
+		return err
+	} else if h.Value.Hook.HookType != matcher.HookTypeNetApp {
+		ve.Fields = append(ve.Fields, matcher.FieldError{Field: "executionHookID", Reason: "only hooks of hookType netapp can be overridden", Extended: true})
+	} else if h.Value.Hook.AppID != o.AppID {
+		ve.Fields = append(ve.Fields, matcher.FieldError{Field: "executionHookID", Reason: "the hook belongs to another app", Extended: true})
+	}
+	if len(ve.Fields) > 0 {
+		return ve
+	}
+	return nil
+}
+
+// CreateOverride stores a new override; one per app and hook.
+func (s *Store) CreateOverride(ctx context.Context, account string, o Override, by string) (*Entry[Override], error) {
+	if err := s.prepareOverride(ctx, account, &o); err != nil {
+		return nil, err
+	}
+	return create(ctx, s, &s.Overrides, KindOverride, account, o.ID, o.AppID+"/"+o.ExecutionHookID, &o, by)
+}
+
+// UpdateOverride replaces an override at revision rev (0: whatever is stored).
+func (s *Store) UpdateOverride(ctx context.Context, account string, o Override, rev uint64, by string) (*Entry[Override], error) {
+	if err := s.prepareOverride(ctx, account, &o); err != nil {
+		return nil, err
+	}
+	return update(ctx, s, &s.Overrides, KindOverride, account, o.ID, o.AppID+"/"+o.ExecutionHookID, &o, rev, by,
+		func(old *Override) string { return old.AppID + "/" + old.ExecutionHookID })
+}
+
+// DeleteOverride removes an override at revision rev (0: any).
+func (s *Store) DeleteOverride(ctx context.Context, account, id string, rev uint64) error {
+	return remove(ctx, s, &s.Overrides, KindOverride, account, id, rev, func(o *Override) string { return o.AppID + "/" + o.ExecutionHookID })
+}
+
+// WatchOverrides is WatchHooks for overrides.
+func (s *Store) WatchOverrides(ctx context.Context, fn func(account, id string, o *Override), ready func()) error {
+	return s.Overrides.Watch(ctx, fn, ready)
+}
+
 // record is a stored resource type with Astra metadata.
 type record[T any] interface {
 	*T
@@ -291,6 +358,7 @@ type record[T any] interface {
 func (r *SourceRecord) metadata() *Metadata { return &r.Metadata }
 func (r *HookRecord) metadata() *Metadata   { return &r.Metadata }
 func (a *App) metadata() *Metadata          { return &a.Metadata }
+func (o *Override) metadata() *Metadata     { return &o.Metadata }
 
 // create reserves name, then stores v under a new id.
 func create[T any, P record[T]](ctx context.Context, s *Store, c *collection[T], kind, account, id, name string, v P, by string) (*Entry[T], error) {
@@ -426,6 +494,8 @@ func (s *Store) exists(ctx context.Context, kind, account, id string) (bool, err
 		_, err = s.Hooks.Get(ctx, account, id)
 	case KindApp:
 		_, err = s.Apps.Get(ctx, account, id)
+	case KindOverride:
+		_, err = s.Overrides.Get(ctx, account, id)
 	default:
 		return false, fmt.Errorf("unknown kind %q", kind)
 	}
