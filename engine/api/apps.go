@@ -1,0 +1,145 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/events"
+)
+
+// Apps are Hookshot's own, smaller take on Astra's app resource: what hooks
+// need, a name and the container inventory they are matched against.
+const (
+	appMediaType = "application/astra-app"
+	appListType  = "application/astra-apps"
+)
+
+var appVersions = []string{"1.0"}
+
+// appBody is an app POST or PUT body.
+type appBody struct {
+	Type       string             `json:"type"`
+	Version    string             `json:"version"`
+	ID         string             `json:"id"`
+	Name       string             `json:"name"`
+	Containers []events.Container `json:"containers"`
+	Metadata   *metadataBody      `json:"metadata"`
+}
+
+func (b *appBody) check(create bool) *Problem {
+	var bad []Invalid
+	if b.Type != appMediaType {
+		bad = append(bad, Invalid{"type", `must be "` + appMediaType + `"`})
+	}
+	if b.Version != "1.0" {
+		bad = append(bad, Invalid{"version", `must be "1.0"`})
+	}
+	if create && b.ID != "" {
+		bad = append(bad, Invalid{"id", "unknown field: the server assigns the id"})
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	p := problem(8).fields(bad...)
+	p.SchemaValidationFailure = describe(bad)
+	return p
+}
+
+func appView(a *store.App, version string) map[string]any {
+	return map[string]any{
+		"type": appMediaType, "version": version, "id": a.ID, "name": a.Name,
+		"containers": a.Containers, "metadata": toMap(a.Metadata),
+	}
+}
+
+func (s *Server) listApps(w http.ResponseWriter, r *http.Request) *Problem {
+	entries, err := s.store.Apps.List(r.Context(), r.PathValue("account_id"))
+	if err != nil {
+		return s.errProblem(r, err, false)
+	}
+	items := make([]map[string]any, 0, len(entries))
+	for _, e := range sortedByID(entries) {
+		items = append(items, appView(&e.Value, "1.0"))
+	}
+	return s.writeList(w, r, appListType, "1.0", items)
+}
+
+func (s *Server) getApp(w http.ResponseWriter, r *http.Request) *Problem {
+	e, err := s.store.Apps.Get(r.Context(), r.PathValue("account_id"), r.PathValue("app_id"))
+	if err != nil {
+		return problem(1)
+	}
+	fetched(w, e.Revision, appMediaType, appView(&e.Value, "1.0"))
+	return nil
+}
+
+func (s *Server) createApp(w http.ResponseWriter, r *http.Request) *Problem {
+	raw, p := readBody(w, r, s.cfg.MaxBodyBytes)
+	if p != nil {
+		return p
+	}
+	var body appBody
+	if p := decodeStrict(raw, &body); p != nil {
+		return p
+	}
+	if p := body.check(true); p != nil {
+		return p
+	}
+	e, err := s.store.CreateApp(r.Context(), r.PathValue("account_id"),
+		store.App{Name: body.Name, Containers: body.Containers, Metadata: store.Metadata{Labels: body.Metadata.labels()}}, principalOf(r).ID)
+	if err != nil {
+		return s.errProblem(r, err, false)
+	}
+	created(w, r, e.ID, e.Revision, appMediaType, appView(&e.Value, body.Version))
+	return nil
+}
+
+func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) *Problem {
+	account, id := r.PathValue("account_id"), r.PathValue("app_id")
+	old, err := s.store.Apps.Get(r.Context(), account, id)
+	if err != nil {
+		return problem(1)
+	}
+	rev, p := ifMatch(r, old.Revision)
+	if p != nil {
+		return p
+	}
+	raw, p := readBody(w, r, s.cfg.MaxBodyBytes)
+	if p != nil {
+		return p
+	}
+	body := appBody{ID: id, Name: old.Value.Name, Containers: old.Value.Containers}
+	if p := decodeStrict(raw, &body); p != nil {
+		return p
+	}
+	if p := body.check(false); p != nil {
+		return p
+	}
+	if body.ID != id {
+		return problem(9).fields(Invalid{"id", "must be the id of the request path, " + id})
+	}
+	e, err := s.store.UpdateApp(r.Context(), account,
+		store.App{ID: id, Name: body.Name, Containers: body.Containers, Metadata: store.Metadata{Labels: body.Metadata.labels()}}, rev, principalOf(r).ID)
+	if err != nil {
+		return s.errProblem(r, err, true)
+	}
+	updated(w, e.Revision)
+	return nil
+}
+
+func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request) *Problem {
+	account := r.PathValue("account_id")
+	old, err := s.store.Apps.Get(r.Context(), account, r.PathValue("app_id"))
+	if err != nil {
+		return problem(1)
+	}
+	rev, p := ifMatch(r, old.Revision)
+	if p != nil {
+		return p
+	}
+	if err := s.store.DeleteApp(r.Context(), account, old.ID, rev); err != nil {
+		return s.errProblem(r, err, true)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,37 @@
+package api
+
+import "net/http"
+
+const (
+	get    = http.MethodGet
+	post   = http.MethodPost
+	put    = http.MethodPut
+	del    = http.MethodDelete
+	patch  = http.MethodPatch
+	acct   = "account"
+	public = "public"
+)
+
+// register declares every route. Paths follow Astra's; apps and the restore
+// and failover triggers are Hookshot's (Astra has no path for them in the
+// execution-hook API).
+func (s *Server) register() {
+	const a = "/accounts/{account_id}"
+	for _, base := range []string{a + "/core/v1/executionHooks", a + "/k8s/v1/apps/{app_id}/executionHooks"} {
+		s.handle(base, acct, false, map[string]handlerFunc{get: s.listHooks, post: s.createHook})
+		s.handle(base+"/{hook_id}", acct, true, map[string]handlerFunc{get: s.getHook, put: s.updateHook, del: s.deleteHook})
+	}
+	s.handle(a+"/core/v1/hookSources", acct, false, map[string]handlerFunc{get: s.listSources, post: s.createSource})
+	s.handle(a+"/core/v1/hookSources/{source_id}", acct, true, map[string]handlerFunc{get: s.getSource, put: s.updateSource, del: s.deleteSource})
+	s.handle(a+"/k8s/v1/apps", acct, false, map[string]handlerFunc{get: s.listApps, post: s.createApp})
+	s.handle(a+"/k8s/v1/apps/{app_id}", acct, true, map[string]handlerFunc{get: s.getApp, put: s.updateApp, del: s.deleteApp})
+	s.handle(a+"/k8s/v1/apps/{app_id}/executionHookOverrides", acct, false, map[string]handlerFunc{get: s.listOverrides, post: s.createOverride})
+	s.handle(a+"/k8s/v1/apps/{app_id}/executionHookOverrides/{override_id}", acct, true, map[string]handlerFunc{get: s.getOverride, put: s.updateOverride, del: s.deleteOverride})
+	s.registerActions(a + "/k8s/v1/apps/{app_id}")
+	s.handle("/healthz", public, false, map[string]handlerFunc{get: s.healthz})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) *Problem {
+	writeJSON(w, http.StatusOK, "", map[string]string{"status": "ok"})
+	return nil
+}

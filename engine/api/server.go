@@ -1,0 +1,303 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/executor"
+	"github.com/hookshot-dev/hookshot/matcher"
+)
+
+// Config of a Server.
+type Config struct {
+	// Store holds the resources. Required.
+	Store *store.Store
+	// Tokens authenticates requests. Required.
+	Tokens *Tokens
+	// Matcher computes matchingContainers and matchingImages. Defaults to a
+	// fresh index with default settings.
+	Matcher *matcher.Index
+	// Actions runs appSnaps, appBackups, restores and failovers. Without it
+	// those routes answer 503.
+	Actions Actions
+	// Logger defaults to a no-op logger.
+	Logger *zap.Logger
+	// MaxBodyBytes bounds request bodies. Defaults to 1 MiB (a hook source
+	// is at most 128 KiB of base64).
+	MaxBodyBytes int64
+	// RFSRate is how many RFS requests per second one token may make, with
+	// bursts of twice that. Defaults to 10.
+	RFSRate float64
+}
+
+func (c Config) withDefaults() Config {
+	c.Logger = cmp.Or(c.Logger, zap.NewNop())
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, 1<<20)
+	c.RFSRate = cmp.Or(c.RFSRate, 10)
+	if c.Matcher == nil {
+		c.Matcher = matcher.NewIndex(matcher.Config{})
+	}
+	return c
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg    Config
+	log    *zap.Logger
+	store  *store.Store
+	mux    *http.ServeMux
+	routes []Route
+	rfs    *rateLimiter
+}
+
+// Route is one path of the API and the methods it answers.
+type Route struct {
+	Pattern string
+	Methods []string
+	// Scope is "account" (account_id in the path, token of that account),
+	// "token" (any valid token) or "public".
+	Scope string
+	// Item is true for a single resource (404/1 when absent), false for a
+	// collection (404/2).
+	Item bool
+}
+
+// New builds the server and its routes.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Store == nil || cfg.Tokens == nil {
+		return nil, errors.New("api: Store and Tokens are required")
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: cfg.Store, mux: http.NewServeMux(), rfs: newRateLimiter(cfg.RFSRate)}
+	s.register()
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { problem(1).write(w, r) })
+	return s, nil
+}
+
+// Routes lists every route the server answers, for the OpenAPI check.
+func (s *Server) Routes() []Route { return slices.Clone(s.routes) }
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) *Problem
+
+// handle registers pattern with one handler per method; other methods get
+// 405/69 with an Allow header.
+func (s *Server) handle(pattern, scope string, item bool, methods map[string]handlerFunc) {
+	names := make([]string, 0, len(methods))
+	for m := range methods {
+		names = append(names, m)
+	}
+	slices.Sort(names)
+	s.routes = append(s.routes, Route{Pattern: pattern, Methods: names, Scope: scope, Item: item})
+	allow := strings.Join(names, ", ")
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		h, ok := methods[r.Method]
+		if !ok {
+			w.Header().Set("Allow", allow)
+			problem(69).write(w, r)
+			return
+		}
+		if scope != "public" {
+			if p := s.authenticate(r, scope, item); p != nil {
+				p.write(w, r)
+				return
+			}
+		}
+		if p := h(w, r); p != nil {
+			p.write(w, r)
+		}
+	})
+}
+
+// requestCtx is what the middleware knows about a request.
+type requestCtx struct {
+	correlationID string
+	principal     Principal
+	problem       *Problem
+}
+
+type ctxKey struct{}
+
+func reqCtx(r *http.Request) *requestCtx {
+	rc, _ := r.Context().Value(ctxKey{}).(*requestCtx)
+	return rc
+}
+
+func principalOf(r *http.Request) Principal { return reqCtx(r).principal }
+
+// statusWriter remembers the status code for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// ServeHTTP adds a correlation ID, recovers panics and logs every request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc := &requestCtx{correlationID: uuid.NewString()}
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, rc))
+	sw := &statusWriter{ResponseWriter: w}
+	sw.Header().Set("X-Correlation-ID", rc.correlationID)
+	start := time.Now()
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("panic in handler", zap.Any("panic", v), zap.String("correlation_id", rc.correlationID), zap.Stack("stack"))
+			if sw.status == 0 {
+				problem(34).write(sw, r)
+			}
+		}
+		fields := []zap.Field{
+			zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Int("status", cmp.Or(sw.status, 200)),
+			zap.Duration("duration", time.Since(start)), zap.String("correlation_id", rc.correlationID),
+		}
+		if rc.principal.Account != "" {
+			fields = append(fields, zap.String("account", rc.principal.Account), zap.String("token", rc.principal.Name))
+		}
+		if rc.problem != nil {
+			fields = append(fields, zap.String("problem", rc.problem.Type))
+			if len(rc.problem.InvalidFields) > 0 {
+				fields = append(fields, zap.Any("invalid_fields", rc.problem.InvalidFields))
+			}
+		}
+		s.log.Info("request", fields...)
+	}()
+	s.mux.ServeHTTP(sw, r)
+}
+
+// authenticate checks the bearer token and, for account routes, that the
+// token belongs to the account in the path: another account's resources
+// answer 404 exactly as if they did not exist.
+func (s *Server) authenticate(r *http.Request, scope string, item bool) *Problem {
+	auth := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(auth, "Bearer ")
+	if auth == "" || (ok && strings.TrimSpace(token) == "") {
+		return problem(3)
+	}
+	if !ok {
+		return problem(4)
+	}
+	p, found := s.cfg.Tokens.Lookup(r.Context(), strings.TrimSpace(token))
+	if !found {
+		return problem(4)
+	}
+	reqCtx(r).principal = p
+	if scope == "account" && r.PathValue("account_id") != p.Account {
+		if item {
+			return problem(1)
+		}
+		return problem(2)
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && p.Role < RoleMember {
+		return problem(11)
+	}
+	return nil
+}
+
+// writeJSON sends v with status and the resource's media type.
+func writeJSON(w http.ResponseWriter, status int, mediaType string, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	if mediaType != "" {
+		w.Header().Set("Content-Type", mediaType+"+json")
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// etag is the entity tag of a stored revision.
+func etag(rev uint64) string { return `"` + strconv.FormatUint(rev, 10) + `"` }
+
+// ifMatch returns the revision a write must find (0: any), or 412/38 when
+// the If-Match header names none the resource has.
+func ifMatch(r *http.Request, current uint64) (uint64, *Problem) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return current, nil
+	}
+	for _, tag := range strings.Split(h, ",") {
+		if strings.TrimPrefix(strings.TrimSpace(tag), "W/") == etag(current) {
+			return current, nil
+		}
+	}
+	return 0, problem(38)
+}
+
+// storeProblem maps a store error to its problem; nil for unknown errors.
+func storeProblem(err error, item bool) *Problem {
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalidKey):
+		if item {
+			return problem(1)
+		}
+		return problem(2)
+	case errors.Is(err, store.ErrNameTaken):
+		return problem(10).fields(Invalid{"name", "another resource of the account has this name"})
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrExists):
+		return problem(38)
+	case errors.Is(err, store.ErrReferenced):
+		return problem(72)
+	}
+	return nil
+}
+
+// internal logs err and answers 500/34 with the correlation ID.
+func (s *Server) internal(r *http.Request, err error) *Problem {
+	s.log.Error("internal error", zap.String("correlation_id", reqCtx(r).correlationID), zap.Error(err))
+	return problem(34)
+}
+
+// errProblem turns any error of a handler's store call into a problem.
+func (s *Server) errProblem(r *http.Request, err error, item bool) *Problem {
+	if p := validationProblem(err); p != nil {
+		return p
+	}
+	if p := storeProblem(err, item); p != nil {
+		return p
+	}
+	return s.internal(r, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, err))
+}
+
+// validationProblem maps a validation error to 400/8 (schema) or 400/9
+// (extended), naming every field; nil when err is not one.
+func validationProblem(err error) *Problem {
+	var fields []Invalid
+	extendedOnly := true
+	var me *matcher.ValidationError
+	var xe *executor.ValidationError
+	switch {
+	case errors.As(err, &me):
+		for _, f := range me.Fields {
+			fields = append(fields, Invalid{f.Field, f.Reason})
+			extendedOnly = extendedOnly && f.Extended
+		}
+	case errors.As(err, &xe):
+		for _, f := range xe.Fields {
+			fields = append(fields, Invalid{f.Field, f.Reason})
+			extendedOnly = extendedOnly && f.Extended
+		}
+	default:
+		return nil
+	}
+	if extendedOnly {
+		return problem(9).fields(fields...)
+	}
+	p := problem(8).fields(fields...)
+	p.SchemaValidationFailure = describe(fields)
+	return p
+}
