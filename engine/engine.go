@@ -66,6 +66,9 @@ type Engine struct {
 	index *matcher.Index
 	runs  runs
 
+	// hooksSeen and overridesSeen are how far the index has followed its buckets.
+	hooksSeen, overridesSeen *watermark
+
 	overridesMu sync.Mutex
 	overrides   map[string]store.Override // by <account>.<id>
 
@@ -96,6 +99,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg: cfg, log: cfg.Logger, js: cfg.JS, store: st,
 		index: matcher.NewIndex(cfg.Matcher), runs: runs{kv}, plans: map[string]*StageRecord{},
 		overrides: map[string]store.Override{},
+		hooksSeen: newWatermark(), overridesSeen: newWatermark(),
 	}, nil
 }
 
@@ -195,10 +199,32 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 }
 
+// syncIndex waits until the index has applied every hook and override
+// written before the call.
+func (e *Engine) syncIndex(ctx context.Context) error {
+	for _, b := range []struct {
+		last func(context.Context) (uint64, error)
+		seen *watermark
+	}{{e.store.Hooks.LastRevision, e.hooksSeen}, {e.store.Overrides.LastRevision, e.overridesSeen}} {
+		last, err := b.last(ctx)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = b.seen.wait(ctx, last)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("index behind its bucket: %w", err)
+		}
+	}
+	return nil
+}
+
 // applyOverride keeps the index's overrides in step with the overrides
 // bucket. A deletion only names the override, so the engine remembers which
 // app and hook each one concerns.
-func (e *Engine) applyOverride(account, id string, o *store.Override) {
+func (e *Engine) applyOverride(account, id string, o *store.Override, rev uint64) {
+	defer e.overridesSeen.advance(rev)
 	e.overridesMu.Lock()
 	defer e.overridesMu.Unlock()
 	key := account + "." + id
@@ -213,7 +239,8 @@ func (e *Engine) applyOverride(account, id string, o *store.Override) {
 }
 
 // applyHook keeps the index in step with the hooks bucket.
-func (e *Engine) applyHook(account, id string, rec *store.HookRecord) {
+func (e *Engine) applyHook(account, id string, rec *store.HookRecord, rev uint64) {
+	defer e.hooksSeen.advance(rev)
 	if rec == nil {
 		e.index.Delete(account, id)
 		return

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -222,5 +223,26 @@ func TestSourceChangedAfterPlanningFails(t *testing.T) {
 	sr := h.wait(ev)
 	if sr.HookState != events.HookStateFailed || !strings.Contains(sr.HookStateDetails[0].Detail, "changed since the stage was planned") {
 		t.Fatalf("stage result %+v", sr)
+	}
+}
+
+// A hook stored just before the lifecycle event is published runs: the
+// engine waits for its index to catch up with the hooks bucket before it
+// plans a stage.
+func TestHookWrittenJustBeforeTheEventRuns(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	src := h.source("ok", "exit 0\n")
+	for i := range 10 {
+		app := uuid.NewString()
+		hk := matcher.ExecutionHook{Type: matcher.MediaType, Version: "1.3", HookType: "custom",
+			Name: fmt.Sprintf("fresh-%d", i), AppID: app, Action: "snapshot", Stage: "pre", HookSourceID: src}
+		if _, err := h.store.SaveHook(h.ctx, account, hk, "test"); err != nil {
+			t.Fatal(err)
+		}
+		sr := h.run(h.event(app, "snapshot", "pre", ctr("ns", "p", "c", "i")))
+		if len(sr.Executions) != 1 {
+			t.Fatalf("round %d: the fresh hook did not run: %+v", i, sr)
+		}
 	}
 }

@@ -122,6 +122,9 @@ func (e *Engine) startStage(ctx context.Context, ev *events.LifecycleEvent, log 
 // plan resolves the inventory and matches hooks: one job per (hook,
 // container), grouped into one lane per container, hooks in name order.
 func (e *Engine) plan(ctx context.Context, ev *events.LifecycleEvent) (*StageRecord, error) {
+	if err := e.syncIndex(ctx); err != nil {
+		return nil, err
+	}
 	rec := &StageRecord{Event: *ev, Planned: time.Now().UTC()}
 	if len(rec.Event.Containers) == 0 {
 		app, err := e.store.Apps.Get(ctx, ev.AccountID, ev.AppID)

@@ -166,6 +166,25 @@ func (c *collection[T]) List(ctx context.Context, account string) ([]*Entry[T], 
 // ctx ends. fn gets a nil value for a deletion. The first call after the
 // initial values have been delivered is signalled by ready.
 func (c *collection[T]) Watch(ctx context.Context, fn func(account, id string, v *T), ready func()) error {
+	return c.WatchRevisions(ctx, func(account, id string, v *T, _ uint64) { fn(account, id, v) }, ready)
+}
+
+// LastRevision is the revision of the bucket's latest change: a watcher that
+// has seen it has seen everything written before the call.
+func (c *collection[T]) LastRevision(ctx context.Context) (uint64, error) {
+	st, err := c.kv.Status(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("status of %s: %w", c.kind, err)
+	}
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return 0, fmt.Errorf("status of %s: unexpected %T", c.kind, st)
+	}
+	return bs.StreamInfo().State.LastSeq, nil
+}
+
+// WatchRevisions is Watch that also passes each change's revision.
+func (c *collection[T]) WatchRevisions(ctx context.Context, fn func(account, id string, v *T, rev uint64), ready func()) error {
 	w, err := c.kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", c.kind, err)
@@ -185,14 +204,15 @@ func (c *collection[T]) Watch(ctx context.Context, fn func(account, id string, v
 			}
 			account, id, _ := strings.Cut(e.Key(), ".")
 			if e.Operation() != jetstream.KeyValuePut {
-				fn(account, id, nil)
+				fn(account, id, nil, e.Revision())
 				continue
 			}
 			dec, err := c.decode(account, id, e.Value(), e.Revision())
 			if err != nil {
-				continue // not ours to fix here; Get reports it
+				fn(account, id, nil, e.Revision()) // undecodable: treated as gone; Get reports it
+				continue
 			}
-			fn(account, id, &dec.Value)
+			fn(account, id, &dec.Value, e.Revision())
 		}
 	}
 }

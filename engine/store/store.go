@@ -345,8 +345,8 @@ func (s *Store) DeleteOverride(ctx context.Context, account, id string, rev uint
 }
 
 // WatchOverrides is WatchHooks for overrides.
-func (s *Store) WatchOverrides(ctx context.Context, fn func(account, id string, o *Override), ready func()) error {
-	return s.Overrides.Watch(ctx, fn, ready)
+func (s *Store) WatchOverrides(ctx context.Context, fn func(account, id string, o *Override, rev uint64), ready func()) error {
+	return s.Overrides.WatchRevisions(ctx, fn, ready)
 }
 
 // record is a stored resource type with Astra metadata.
@@ -508,6 +508,6 @@ func (s *Store) exists(ctx context.Context, kind, account, id string) (bool, err
 // WatchHooks calls fn with every stored hook and then with every change
 // (nil for a deletion) until ctx ends; ready is called once the stored hooks
 // have all been delivered.
-func (s *Store) WatchHooks(ctx context.Context, fn func(account, id string, rec *HookRecord), ready func()) error {
-	return s.Hooks.Watch(ctx, fn, ready)
+func (s *Store) WatchHooks(ctx context.Context, fn func(account, id string, rec *HookRecord, rev uint64), ready func()) error {
+	return s.Hooks.WatchRevisions(ctx, fn, ready)
 }
