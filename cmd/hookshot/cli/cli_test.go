@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,11 +36,22 @@ func freePort(t *testing.T) string {
 // startServer runs `hookshot server` on a fresh data dir until the test ends.
 func startServer(t *testing.T) string {
 	t.Helper()
+	url, _ := startServerWithAPI(t)
+	return url
+}
+
+// testToken is the admin token of account "default" on test servers.
+const testToken = "test-admin-token-0123456789"
+
+// startServerWithAPI also returns the API's base URL.
+func startServerWithAPI(t *testing.T) (string, string) {
+	t.Helper()
 	addr := freePort(t)
+	apiAddr := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		code, _, _ := run(t, ctx, "server", "--data-dir", t.TempDir(), "--nats-listen", addr, "--log-level", "error", "--concurrency", "2", "--stop-grace", "2s")
+		code, _, _ := run(t, ctx, "server", "--data-dir", t.TempDir(), "--nats-listen", addr, "--log-level", "error", "--concurrency", "2", "--stop-grace", "2s", "--api-listen", apiAddr, "--token", "default:admin:"+testToken)
 		done <- code
 	}()
 	t.Cleanup(func() {
@@ -56,9 +68,15 @@ func startServer(t *testing.T) string {
 	url := "nats://" + addr
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		// Ready when the store is provisioned: listing answers.
+		// Ready when the store is provisioned (listing answers) and the API
+		// listens, which comes last.
 		if code, _, _ := run(t, context.Background(), "hooks", "list", "--nats-url", url, "--timeout", "2s"); code == 0 {
-			return url
+			if res, err := http.Get("http://" + apiAddr + "/healthz"); err == nil {
+				res.Body.Close()
+				if res.StatusCode == http.StatusOK {
+					return url, "http://" + apiAddr
+				}
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("server not ready")
@@ -155,5 +173,33 @@ func TestUnreachableServerIsOneClearLine(t *testing.T) {
 	code, _, errOut := run(t, context.Background(), "hooks", "list", "--nats-url", "nats://"+freePort(t), "--timeout", "1s")
 	if code != cli.ExitError || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "cannot reach NATS") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// The API served by `hookshot server` and the CLI see the same store.
+func TestServerServesTheAPI(t *testing.T) {
+	url, apiURL := startServerWithAPI(t)
+	body := `{"type":"application/astra-hookSource","version":"1.0","name":"via-api","sourceType":"script","source":"ZWNobyBoaQo="}`
+	req, _ := http.NewRequest(http.MethodPost, apiURL+"/accounts/default/core/v1/hookSources", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("POST hookSources: %d", res.StatusCode)
+	}
+	code, out, errOut := run(t, context.Background(), "sources", "list", "--nats-url", url)
+	if code != 0 || !strings.Contains(out, `"name": "via-api"`) {
+		t.Fatalf("sources list: %d %s %s", code, out, errOut)
+	}
+	res, err = http.Get(apiURL + "/accounts/default/core/v1/hookSources")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", res.StatusCode)
 	}
 }

@@ -59,6 +59,7 @@ func connectDaemon(url, name string, log *zap.Logger) (*nats.Conn, jetstream.Jet
 func newServerCmd() *cobra.Command {
 	var (
 		df             daemonFlags
+		af             apiFlags
 		dataDir        string
 		listen         string
 		noWorkers      bool
@@ -97,9 +98,12 @@ for --stop-grace, hands the rest back for redelivery, and exits.`,
 				url = srv.ClientURL()
 				log.Info("embedded NATS JetStream started", zap.String("url", url), zap.String("data_dir", dir))
 			}
-			return runDaemon(ctx, log, url, df, !noWorkers, &engine.Config{PairingTimeout: pairingTimeout})
+			return runDaemon(ctx, log, url, df, daemonParts{
+				workers: !noWorkers, engine: &engine.Config{PairingTimeout: pairingTimeout}, api: &af,
+			})
 		},
 	}
+	af.register(cmd)
 	df.register(cmd, "use this NATS system instead of an embedded server (env HOOKSHOT_NATS_URL)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "hookshot-data", "where the embedded NATS keeps its storage")
 	cmd.Flags().StringVar(&listen, "nats-listen", "127.0.0.1:4222", "client address of the embedded NATS")
@@ -123,16 +127,24 @@ func newWorkerCmd() *cobra.Command {
 			if df.natsURL == "" {
 				df.natsURL = DefaultNATSURL
 			}
-			return runDaemon(cmd.Context(), log, df.natsURL, df, true, nil)
+			return runDaemon(cmd.Context(), log, df.natsURL, df, daemonParts{workers: true})
 		},
 	}
 	df.register(cmd, "NATS server URL(s), comma separated (env HOOKSHOT_NATS_URL; default "+DefaultNATSURL+")")
 	return cmd
 }
 
-// runDaemon provisions, starts the engine (when ecfg is set) and workers, and
-// stops them in order when ctx ends.
-func runDaemon(ctx context.Context, log *zap.Logger, url string, df daemonFlags, workers bool, ecfg *engine.Config) error {
+// daemonParts says what a daemon runs besides its NATS connection.
+type daemonParts struct {
+	workers bool
+	engine  *engine.Config // nil: no engine
+	api     *apiFlags      // nil: no HTTP API (needs the engine)
+}
+
+// runDaemon provisions, starts the engine, the API and the workers that parts
+// asks for, and stops them in order when ctx ends.
+func runDaemon(ctx context.Context, log *zap.Logger, url string, df daemonFlags, parts daemonParts) error {
+	workers, ecfg := parts.workers, parts.engine
 	host, _ := os.Hostname()
 	nc, js, err := connectDaemon(url, "hookshot "+host, log)
 	if err != nil {
@@ -164,9 +176,17 @@ func runDaemon(ctx context.Context, log *zap.Logger, url string, df daemonFlags,
 			return err
 		}
 	}
-	log.Info("hookshot ready", zap.String("nats_url", url), zap.Bool("engine", eng != nil), zap.Bool("workers", w != nil), zap.String("version", Version))
+	var httpSrv *apiServer
+	if parts.api != nil && eng != nil {
+		if httpSrv, err = startAPI(setup, log, js, eng, parts.api); err != nil {
+			return err
+		}
+	}
+	log.Info("hookshot ready", zap.String("nats_url", url), zap.Bool("engine", eng != nil), zap.Bool("workers", w != nil),
+		zap.String("api", httpSrv.addr()), zap.String("version", Version))
 	<-ctx.Done()
 	log.Info("stopping")
+	httpSrv.stop(log)
 
 	var stopErr error
 	if w != nil {
