@@ -138,7 +138,7 @@ func (e *Engine) finalize(ctx context.Context, rec *StageRecord) (*events.StageR
 			return nil, fmt.Errorf("finalize %s: execution %s has no result", ev.StageKey(), job.ExecutionID)
 		}
 		sr.Executions = append(sr.Executions, events.ExecutionSummary{
-			ExecutionID: r.ExecutionID, HookID: r.HookID, HookName: r.HookName, Container: r.Container,
+			ExecutionID: r.ExecutionID, HookID: r.HookID, HookName: r.HookName, HookVersion: r.HookVersion, Container: r.Container,
 			Status: r.Status, ExitCode: r.ExitCode, Signal: r.Signal, TimedOut: r.TimedOut,
 			Attempt: r.Attempt, DurationMillis: r.DurationMillis,
 		})

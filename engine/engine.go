@@ -69,6 +69,9 @@ type Engine struct {
 	// hooksSeen and overridesSeen are how far the index has followed its buckets.
 	hooksSeen, overridesSeen *watermark
 
+	pinnedMu sync.Mutex
+	pinned   map[string]store.HookVersion // default version by <account>.<hookID>
+
 	overridesMu sync.Mutex
 	overrides   map[string]store.Override // by <account>.<id>
 
@@ -98,7 +101,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	return &Engine{
 		cfg: cfg, log: cfg.Logger, js: cfg.JS, store: st,
 		index: matcher.NewIndex(cfg.Matcher), runs: runs{kv}, plans: map[string]*StageRecord{},
-		overrides: map[string]store.Override{},
+		overrides: map[string]store.Override{}, pinned: map[string]store.HookVersion{},
 		hooksSeen: newWatermark(), overridesSeen: newWatermark(),
 	}, nil
 }
@@ -145,13 +148,15 @@ func (e *Engine) Start(ctx context.Context) error {
 	watchErr := make(chan error, 2)
 	e.wg.Go(func() {
 		var once sync.Once
-		if err := e.store.WatchHooks(runCtx, e.applyHook, func() { once.Do(func() { close(hooksReady) }) }); err != nil {
+		ready := func(rev uint64) { e.hooksSeen.advance(rev); once.Do(func() { close(hooksReady) }) }
+		if err := e.store.WatchHooks(runCtx, e.applyHook, ready); err != nil {
 			watchErr <- err
 		}
 	})
 	e.wg.Go(func() {
 		var once sync.Once
-		if err := e.store.WatchOverrides(runCtx, e.applyOverride, func() { once.Do(func() { close(overridesReady) }) }); err != nil {
+		ready := func(rev uint64) { e.overridesSeen.advance(rev); once.Do(func() { close(overridesReady) }) }
+		if err := e.store.WatchOverrides(runCtx, e.applyOverride, ready); err != nil {
 			watchErr <- err
 		}
 	})
@@ -199,6 +204,14 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 }
 
+// pinnedVersion is the default version of a hook, as the index last saw it.
+func (e *Engine) pinnedVersion(account, hookID string) (store.HookVersion, bool) {
+	e.pinnedMu.Lock()
+	defer e.pinnedMu.Unlock()
+	v, ok := e.pinned[account+"."+hookID]
+	return v, ok
+}
+
 // syncIndex waits until the index has applied every hook and override
 // written before the call.
 func (e *Engine) syncIndex(ctx context.Context) error {
@@ -241,6 +254,14 @@ func (e *Engine) applyOverride(account, id string, o *store.Override, rev uint64
 // applyHook keeps the index in step with the hooks bucket.
 func (e *Engine) applyHook(account, id string, rec *store.HookRecord, rev uint64) {
 	defer e.hooksSeen.advance(rev)
+	e.pinnedMu.Lock()
+	delete(e.pinned, account+"."+id)
+	if rec != nil {
+		if v := rec.Default(); v != nil {
+			e.pinned[account+"."+id] = *v
+		}
+	}
+	e.pinnedMu.Unlock()
 	if rec == nil {
 		e.index.Delete(account, id)
 		return

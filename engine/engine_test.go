@@ -192,7 +192,7 @@ func TestInventoryFromRegisteredApp(t *testing.T) {
 	}
 }
 
-func TestSourceChangedAfterPlanningFails(t *testing.T) {
+func TestSourceChangedAfterPlanningRunsThePlannedVersion(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{noWorker: true})
 	app := uuid.NewString()
@@ -220,9 +220,15 @@ func TestSourceChangedAfterPlanningFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.startWorker(engineWorkerConfig())
+	// The stage runs what it was planned with: version 1.0.0, "exit 0".
 	sr := h.wait(ev)
-	if sr.HookState != events.HookStateFailed || !strings.Contains(sr.HookStateDetails[0].Detail, "changed since the stage was planned") {
-		t.Fatalf("stage result %+v", sr)
+	if sr.HookState != events.HookStateSuccess || sr.Executions[0].HookVersion != "1.0.0" {
+		t.Fatalf("planned run: %+v", sr)
+	}
+	// The changed source made version 1.0.1 the default: the next run uses it.
+	sr = h.run(h.event(app, "snapshot", "pre", ctr("ns", "p", "c", "i")))
+	if sr.HookState != events.HookStateFailed || sr.Executions[0].HookVersion != "1.0.1" || sr.Executions[0].ExitCode != 1 {
+		t.Fatalf("next run: %+v", sr)
 	}
 }
 

@@ -117,10 +117,14 @@ func TestRestartBetweenPreAndPostStillRunsPost(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, stage := range []string{"pre", "post"} {
-		if _, err := e.Store().SaveHook(ctx, account, matcher.ExecutionHook{Type: matcher.MediaType, Version: "1.3", HookType: "custom",
-			Name: stage, AppID: app, Action: "snapshot", Stage: stage, HookSourceID: src.Source.ID, Arguments: []string{trace, stage}}, "test"); err != nil {
+		rec, err := e.Store().SaveHook(ctx, account, matcher.ExecutionHook{Type: matcher.MediaType, Version: "1.3", HookType: "custom",
+			Name: stage, AppID: app, Action: "snapshot", Stage: stage, HookSourceID: src.Source.ID, Arguments: []string{trace, stage}}, "test")
+		if err != nil {
 			t.Fatal(err)
 		}
+		// The index follows the bucket through a watch: an event published
+		// before it has the hook matches nothing.
+		waitFor(t, stage+" hook indexed", func() bool { _, ok := e.Index().Get(account, rec.Hook.ID); return ok })
 	}
 	pre := events.LifecycleEvent{RunID: "run-restart", AccountID: account, AppID: app, Action: "snapshot", Stage: "pre", Containers: []events.Container{c}}
 	if _, err := events.PublishLifecycle(ctx, env.JS, &pre); err != nil {

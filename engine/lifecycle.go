@@ -154,20 +154,26 @@ func (e *Engine) plan(ctx context.Context, ev *events.LifecycleEvent) (*StageRec
 	checksums := map[string]string{}
 	lanes := map[string]int{}
 	for _, m := range res.Matches {
-		sum, ok := checksums[m.Hook.HookSourceID]
+		// What runs is the hook's default version: its source content is
+		// pinned by checksum. Hooks stored before versions existed run the
+		// source's current content.
+		version, ok := e.pinnedVersion(ev.AccountID, m.Hook.ID)
+		sum := version.SourceMD5Checksum
 		if !ok {
-			if src, err := e.store.Sources.Get(ctx, ev.AccountID, m.Hook.HookSourceID); err == nil {
-				sum = src.Value.Source.SourceMD5Checksum
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return nil, err
+			if sum, ok = checksums[m.Hook.HookSourceID]; !ok {
+				if src, err := e.store.Sources.Get(ctx, ev.AccountID, m.Hook.HookSourceID); err == nil {
+					sum = src.Value.Source.SourceMD5Checksum
+				} else if !errors.Is(err, store.ErrNotFound) {
+					return nil, err
+				}
+				checksums[m.Hook.HookSourceID] = sum // "" → the worker reports the missing source
 			}
-			checksums[m.Hook.HookSourceID] = sum // "" → the worker reports the missing source
 		}
 		for _, c := range m.Containers {
 			job := events.Job{
 				ExecutionID: ExecutionID(ev.RunID, ev.Action, ev.Stage, m.Hook.ID, c),
 				RunID:       ev.RunID, AccountID: ev.AccountID, AppID: ev.AppID, Action: ev.Action, Stage: ev.Stage,
-				HookID: m.Hook.ID, HookName: m.Hook.Name, SourceID: m.Hook.HookSourceID, SourceChecksum: sum,
+				HookID: m.Hook.ID, HookName: m.Hook.Name, HookVersion: version.Version, SourceID: m.Hook.HookSourceID, SourceChecksum: sum,
 				Arguments: m.Hook.Arguments, TimeoutSeconds: int(m.Hook.Timeout() / time.Second),
 				FailureMode: m.Hook.EffectiveFailureMode(), Container: c,
 			}

@@ -232,7 +232,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	res := &events.ExecutionResult{
 		ExecutionID: job.ExecutionID, RunID: job.RunID, AccountID: job.AccountID, AppID: job.AppID,
-		Action: job.Action, Stage: job.Stage, HookID: job.HookID, HookName: job.HookName,
+		Action: job.Action, Stage: job.Stage, HookID: job.HookID, HookName: job.HookName, HookVersion: job.HookVersion,
 		FailureMode: job.FailureMode, Container: job.Container, Attempt: attempt,
 		SourceChecksum: job.SourceChecksum, ExitCode: -1, Status: events.StatusFailed, Worker: w.cfg.Name,
 	}
@@ -266,6 +266,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 
 	stopBeat := w.heartbeat(msg, log)
+	defer stopBeat() // also when Run panics: the heartbeat must not outlive the job
 	log.Info("hook started", zap.String("hook", job.HookName), zap.String("container", job.Container.Key()), zap.Int("attempt", attempt))
 	out, err := w.cfg.Runner.Run(ctx, executor.Spec{
 		Script: script, Args: job.Arguments, Env: hookEnv(job, attempt),
@@ -305,6 +306,7 @@ func (w *Worker) finish(msg jetstream.Msg, res *events.ExecutionResult, log *zap
 }
 
 // heartbeat tells JetStream the job is alive every AckWait/3 until stopped.
+// stop may be called more than once.
 func (w *Worker) heartbeat(msg jetstream.Msg, log *zap.Logger) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -322,7 +324,7 @@ func (w *Worker) heartbeat(msg jetstream.Msg, log *zap.Logger) (stop func()) {
 			}
 		}
 	})
-	return func() { close(done); wg.Wait() }
+	return sync.OnceFunc(func() { close(done); wg.Wait() })
 }
 
 // loadScript reads the job's source and checks it is the one the stage was
@@ -337,14 +339,23 @@ func (w *Worker) loadScript(ctx context.Context, job *events.Job) ([]byte, error
 	if ok {
 		return script, nil
 	}
-	src, err := w.store.Sources.Get(ctx, job.AccountID, job.SourceID)
+	// Every content a source ever had is kept by checksum; the job names
+	// the one its hook version pins.
+	src, err := w.store.Script(ctx, job.AccountID, job.SourceChecksum)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidKey) {
+		cur, cerr := w.store.Sources.Get(ctx, job.AccountID, job.SourceID)
+		if cerr != nil {
+			return nil, fmt.Errorf("load hook source %s: %w", job.SourceID, cerr)
+		}
+		if got := cur.Value.Source.SourceMD5Checksum; got != job.SourceChecksum {
+			return nil, fmt.Errorf("hook source %s has no content with checksum %q (now %s)", job.SourceID, job.SourceChecksum, got)
+		}
+		src, err = &cur.Value.Source, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load hook source %s: %w", job.SourceID, err)
 	}
-	if got := src.Value.Source.SourceMD5Checksum; got != job.SourceChecksum {
-		return nil, fmt.Errorf("hook source %s changed since the stage was planned (checksum %s, planned %s)", job.SourceID, got, job.SourceChecksum)
-	}
-	script, err = src.Value.Source.Script()
+	script, err = src.Script()
 	if err != nil {
 		return nil, fmt.Errorf("hook source %s: %w", job.SourceID, err)
 	}

@@ -39,6 +39,10 @@ const (
 	BucketSources = "hookshot_sources"
 	// BucketApps stores registered apps and their container inventory under <account>.<appID>.
 	BucketApps = "hookshot_apps"
+	// BucketScripts stores every hook source content ever saved, by
+	// checksum: <account>.<sourceMD5Checksum> → base64 source. Hook versions
+	// pin a checksum, so what a version runs never changes.
+	BucketScripts = "hookshot_scripts"
 	// BucketOverrides stores execution hook overrides (a hook enabled or
 	// disabled for one app) under <account>.<id>.
 	BucketOverrides = "hookshot_overrides"

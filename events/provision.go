@@ -95,6 +95,7 @@ func (c ProvisionConfig) BucketConfigs() []jetstream.KeyValueConfig {
 		kv(BucketHooks, "Hookshot execution hooks", 5),
 		kv(BucketSources, "Hookshot hook sources", 5),
 		kv(BucketApps, "Hookshot apps and their container inventory", 1),
+		kv(BucketScripts, "Hookshot hook source contents by checksum", 1),
 		kv(BucketOverrides, "Hookshot execution hook overrides", 1),
 		kv(BucketActions, "Hookshot snapshots, backups, restores and failovers driven through the API", 1),
 		kv(BucketNames, "Hookshot unique resource names", 1),

@@ -70,9 +70,12 @@ type Job struct {
 	Stage       string `json:"stage"`
 	HookID      string `json:"hookID"`
 	HookName    string `json:"hookName"`
+	// HookVersion is the hook version planned; its source content and
+	// arguments are what runs.
+	HookVersion string `json:"hookVersion,omitempty"`
 	SourceID    string `json:"hookSourceID"`
-	// SourceChecksum is the sourceMD5Checksum the hook pointed at when the
-	// stage was planned; a worker refuses to run a source that differs.
+	// SourceChecksum is the sourceMD5Checksum of the content the hook
+	// version pins; the worker runs exactly that content.
 	SourceChecksum string    `json:"sourceMD5Checksum"`
 	Arguments      []string  `json:"arguments"`
 	TimeoutSeconds int       `json:"timeoutSeconds"`
@@ -97,6 +100,7 @@ type ExecutionResult struct {
 	Stage       string    `json:"stage"`
 	HookID      string    `json:"hookID"`
 	HookName    string    `json:"hookName"`
+	HookVersion string    `json:"hookVersion,omitempty"`
 	FailureMode string    `json:"failureMode"`
 	Container   Container `json:"container"`
 	// Attempt is the delivery this result came from, 1 for the first.
@@ -163,6 +167,7 @@ type ExecutionSummary struct {
 	ExecutionID    string    `json:"executionID"`
 	HookID         string    `json:"hookID"`
 	HookName       string    `json:"hookName"`
+	HookVersion    string    `json:"hookVersion,omitempty"`
 	Container      Container `json:"container"`
 	Status         string    `json:"status"`
 	ExitCode       int       `json:"exitCode"`

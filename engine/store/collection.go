@@ -129,6 +129,10 @@ func (c *collection[T]) Delete(ctx context.Context, account, id string, rev uint
 		opts = append(opts, jetstream.LastRevision(rev))
 	}
 	if err := c.kv.Delete(ctx, k, opts...); err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+			return fmt.Errorf("%s %s: %w", c.kind, id, ErrConflict)
+		}
 		return fmt.Errorf("delete %s %s: %w", c.kind, id, err)
 	}
 	return nil
@@ -166,7 +170,7 @@ func (c *collection[T]) List(ctx context.Context, account string) ([]*Entry[T], 
 // ctx ends. fn gets a nil value for a deletion. The first call after the
 // initial values have been delivered is signalled by ready.
 func (c *collection[T]) Watch(ctx context.Context, fn func(account, id string, v *T), ready func()) error {
-	return c.WatchRevisions(ctx, func(account, id string, v *T, _ uint64) { fn(account, id, v) }, ready)
+	return c.WatchRevisions(ctx, func(account, id string, v *T, _ uint64) { fn(account, id, v) }, func(uint64) { ready() })
 }
 
 // LastRevision is the revision of the bucket's latest change: a watcher that
@@ -183,8 +187,14 @@ func (c *collection[T]) LastRevision(ctx context.Context) (uint64, error) {
 	return bs.StreamInfo().State.LastSeq, nil
 }
 
-// WatchRevisions is Watch that also passes each change's revision.
-func (c *collection[T]) WatchRevisions(ctx context.Context, fn func(account, id string, v *T, rev uint64), ready func()) error {
+// WatchRevisions is Watch that also passes each change's revision, and to
+// ready the bucket revision the initial values cover: every change up to it
+// has been delivered, or was a deletion the initial values leave out.
+func (c *collection[T]) WatchRevisions(ctx context.Context, fn func(account, id string, v *T, rev uint64), ready func(rev uint64)) error {
+	covered, err := c.LastRevision(ctx)
+	if err != nil {
+		return err
+	}
 	w, err := c.kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", c.kind, err)
@@ -199,7 +209,7 @@ func (c *collection[T]) WatchRevisions(ctx context.Context, fn func(account, id 
 				return nil
 			}
 			if e == nil {
-				ready()
+				ready(covered)
 				continue
 			}
 			account, id, _ := strings.Cut(e.Key(), ".")

@@ -13,6 +13,8 @@ var (
 	ErrNameTaken = errors.New("name already in use")
 	// ErrReferenced is returned when deleting a source an execution hook uses.
 	ErrReferenced = errors.New("referenced by another resource")
+	// ErrNoVersion is returned when a hook has no version of that name.
+	ErrNoVersion = errors.New("no such version")
 	// ErrInvalidKey is returned for an account or id that cannot be a KV key token.
 	ErrInvalidKey = errors.New("invalid account or id")
 )

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +50,72 @@ func (m *Metadata) touch(now time.Time, by string) {
 type HookRecord struct {
 	Hook     matcher.ExecutionHook `json:"hook"`
 	Metadata Metadata              `json:"metadata"`
+	// Versions are immutable snapshots of what the hook runs, oldest first;
+	// a new one is made whenever the source (or its content) or the
+	// arguments change. DefaultVersion is the one that runs, and the hook's
+	// hookSourceID and arguments always equal it.
+	Versions       []HookVersion `json:"versions,omitempty"`
+	DefaultVersion string        `json:"defaultVersion,omitempty"`
+}
+
+// HookVersion is one immutable version of an execution hook.
+type HookVersion struct {
+	Version           string   `json:"version"`
+	HookSourceID      string   `json:"hookSourceID"`
+	SourceMD5Checksum string   `json:"sourceMD5Checksum"`
+	Arguments         []string `json:"arguments"`
+	Created           string   `json:"created"`
+}
+
+// Default returns the version that runs, or nil for a record written before
+// versions existed.
+func (r *HookRecord) Default() *HookVersion {
+	for i := range r.Versions {
+		if r.Versions[i].Version == r.DefaultVersion {
+			return &r.Versions[i]
+		}
+	}
+	return nil
+}
+
+// Version returns the named version.
+func (r *HookRecord) Version(v string) (*HookVersion, bool) {
+	for i := range r.Versions {
+		if r.Versions[i].Version == v {
+			return &r.Versions[i], true
+		}
+	}
+	return nil, false
+}
+
+// addVersion makes a new default version from the hook's current source
+// checksum and arguments, unless the default version already is that.
+func (r *HookRecord) addVersion(checksum, now string) {
+	if d := r.Default(); d != nil && d.HookSourceID == r.Hook.HookSourceID && d.SourceMD5Checksum == checksum && slices.Equal(d.Arguments, r.Hook.Arguments) {
+		return
+	}
+	next := "1.0.0"
+	if n := len(r.Versions); n > 0 {
+		next = bumpPatch(r.Versions[n-1].Version)
+	}
+	r.Versions = append(r.Versions, HookVersion{
+		Version: next, HookSourceID: r.Hook.HookSourceID, SourceMD5Checksum: checksum,
+		Arguments: slices.Clone(r.Hook.Arguments), Created: now,
+	})
+	r.DefaultVersion = next
+}
+
+// bumpPatch returns MAJOR.MINOR.(PATCH+1) of a semantic version.
+func bumpPatch(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) != 3 {
+		return v + ".1"
+	}
+	n, err := strconv.Atoi(parts[2])
+	if err != nil {
+		return v + ".1"
+	}
+	return parts[0] + "." + parts[1] + "." + strconv.Itoa(n+1)
 }
 
 // SourceRecord is a stored hook source.
@@ -82,6 +150,7 @@ type Store struct {
 	Apps      collection[App]
 	Overrides collection[Override]
 	names     jetstream.KeyValue
+	scripts   jetstream.KeyValue
 	now       func() time.Time
 }
 
@@ -97,6 +166,7 @@ func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 		{events.BucketApps, &s.Apps.kv},
 		{events.BucketOverrides, &s.Overrides.kv},
 		{events.BucketNames, &s.names},
+		{events.BucketScripts, &s.scripts},
 	} {
 		kv, err := js.KeyValue(ctx, b.name)
 		if err != nil {
@@ -136,6 +206,9 @@ func (s *Store) CreateSource(ctx context.Context, account string, rec SourceReco
 	if err := prepareSource(&rec.Source); err != nil {
 		return nil, err
 	}
+	if err := s.keepScript(ctx, account, &rec.Source); err != nil {
+		return nil, err
+	}
 	return create(ctx, s, &s.Sources, KindSource, account, rec.Source.ID, rec.Source.Name, &rec, by)
 }
 
@@ -144,8 +217,15 @@ func (s *Store) UpdateSource(ctx context.Context, account string, rec SourceReco
 	if err := prepareSource(&rec.Source); err != nil {
 		return nil, err
 	}
-	return update(ctx, s, &s.Sources, KindSource, account, rec.Source.ID, rec.Source.Name, &rec, rev, by,
+	if err := s.keepScript(ctx, account, &rec.Source); err != nil {
+		return nil, err
+	}
+	e, err := update(ctx, s, &s.Sources, KindSource, account, rec.Source.ID, rec.Source.Name, &rec, rev, by,
 		func(old *SourceRecord) string { return old.Source.Name })
+	if err != nil {
+		return nil, err
+	}
+	return e, s.reversionHooks(ctx, account, rec.Source.ID, rec.Source.SourceMD5Checksum, by)
 }
 
 // SaveSource creates or replaces a hook source (loading from files).
@@ -178,44 +258,150 @@ func (s *Store) DeleteSource(ctx context.Context, account, id string, rev uint64
 	return remove(ctx, s, &s.Sources, KindSource, account, id, rev, func(r *SourceRecord) string { return r.Source.Name })
 }
 
-// prepareHook validates h, fills defaults and checks its source exists.
-func (s *Store) prepareHook(ctx context.Context, account string, h *matcher.ExecutionHook) error {
+// prepareHook validates h, fills defaults, checks its source exists and
+// returns the source's checksum.
+func (s *Store) prepareHook(ctx context.Context, account string, h *matcher.ExecutionHook) (string, error) {
 	h.ApplyDefaults()
 	if h.ID == "" {
 		h.ID = NewID()
 	}
 	if err := h.Validate(); err != nil {
-		return err
+		return "", err
 	}
-	if _, err := s.Sources.Get(ctx, account, h.HookSourceID); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return &matcher.ValidationError{Fields: []matcher.FieldError{{Field: "hookSourceID", Reason: "no hook source with this id in the account", Extended: true}}}
-		}
-		return err
+	src, err := s.Sources.Get(ctx, account, h.HookSourceID)
+	if errors.Is(err, ErrNotFound) {
+		return "", &matcher.ValidationError{Fields: []matcher.FieldError{{Field: "hookSourceID", Reason: "no hook source with this id in the account", Extended: true}}}
 	}
-	return nil
+	if err != nil {
+		return "", err
+	}
+	return src.Value.Source.SourceMD5Checksum, nil
 }
 
-// CreateHook stores a new execution hook; its name must be unique in the account.
+// CreateHook stores a new execution hook, version 1.0.0; its name must be
+// unique in the account.
 func (s *Store) CreateHook(ctx context.Context, account string, rec HookRecord, by string) (*Entry[HookRecord], error) {
-	if err := s.prepareHook(ctx, account, &rec.Hook); err != nil {
+	sum, err := s.prepareHook(ctx, account, &rec.Hook)
+	if err != nil {
 		return nil, err
 	}
+	rec.Versions, rec.DefaultVersion = nil, ""
+	rec.addVersion(sum, Timestamp(s.now()))
 	return create(ctx, s, &s.Hooks, KindHook, account, rec.Hook.ID, rec.Hook.Name, &rec, by)
 }
 
-// UpdateHook replaces an execution hook at revision rev (0: whatever is stored).
+// UpdateHook replaces an execution hook at revision rev (0: whatever is
+// stored), keeping its versions and adding one if what it runs changed.
 func (s *Store) UpdateHook(ctx context.Context, account string, rec HookRecord, rev uint64, by string) (*Entry[HookRecord], error) {
-	if err := s.prepareHook(ctx, account, &rec.Hook); err != nil {
+	sum, err := s.prepareHook(ctx, account, &rec.Hook)
+	if err != nil {
 		return nil, err
 	}
+	old, err := s.Hooks.Get(ctx, account, rec.Hook.ID)
+	if err != nil {
+		return nil, err
+	}
+	if rev == 0 {
+		rev = old.Revision
+	}
+	rec.Versions, rec.DefaultVersion = old.Value.Versions, old.Value.DefaultVersion
+	rec.addVersion(sum, Timestamp(s.now()))
 	return update(ctx, s, &s.Hooks, KindHook, account, rec.Hook.ID, rec.Hook.Name, &rec, rev, by,
 		func(old *HookRecord) string { return old.Hook.Name })
 }
 
+// PatchHook changes a hook in place with change, at revision rev (0: the
+// current one): the RFS metadata update. change may set the default version
+// (SetDefault); it must not add versions.
+func (s *Store) PatchHook(ctx context.Context, account, id string, rev uint64, by string, change func(*HookRecord) error) (*Entry[HookRecord], error) {
+	old, err := s.Hooks.Get(ctx, account, id)
+	if err != nil {
+		return nil, err
+	}
+	if rev != 0 && rev != old.Revision {
+		return nil, fmt.Errorf("execution hook %s is at revision %d, not %d: %w", id, old.Revision, rev, ErrConflict)
+	}
+	rec := old.Value
+	rec.Versions = slices.Clone(rec.Versions)
+	if err := change(&rec); err != nil {
+		return nil, err
+	}
+	if err := rec.Hook.Validate(); err != nil {
+		return nil, err
+	}
+	return update(ctx, s, &s.Hooks, KindHook, account, id, rec.Hook.Name, &rec, old.Revision, by,
+		func(old *HookRecord) string { return old.Hook.Name })
+}
+
+// SetDefault makes version v the one that runs: the hook's source and
+// arguments become v's. ErrNoVersion when the hook has no such version.
+func (r *HookRecord) SetDefault(v string) error {
+	ver, ok := r.Version(v)
+	if !ok {
+		return fmt.Errorf("version %q: %w", v, ErrNoVersion)
+	}
+	r.DefaultVersion = v
+	r.Hook.HookSourceID = ver.HookSourceID
+	r.Hook.Arguments = slices.Clone(ver.Arguments)
+	return nil
+}
+
+// reversionHooks gives every hook of the account that runs source a new
+// default version with the source's new checksum.
+func (s *Store) reversionHooks(ctx context.Context, account, sourceID, checksum, by string) error {
+	hooks, err := s.Hooks.List(ctx, account)
+	if err != nil {
+		return err
+	}
+	for _, h := range hooks {
+		if h.Value.Hook.HookSourceID != sourceID {
+			continue
+		}
+		rec := h.Value
+		rec.addVersion(checksum, Timestamp(s.now()))
+		if rec.DefaultVersion == h.Value.DefaultVersion {
+			continue
+		}
+		if _, err := update(ctx, s, &s.Hooks, KindHook, account, h.ID, rec.Hook.Name, &rec, h.Revision, by,
+			func(old *HookRecord) string { return old.Hook.Name }); err != nil {
+			return fmt.Errorf("new version of hook %s: %w", h.ID, err)
+		}
+	}
+	return nil
+}
+
+// keepScript stores a source's content under its checksum, once.
+func (s *Store) keepScript(ctx context.Context, account string, src *executor.HookSource) error {
+	if !events.ValidToken(account) {
+		return fmt.Errorf("%w: %q", ErrInvalidKey, account)
+	}
+	_, err := s.scripts.Create(ctx, account+"."+src.SourceMD5Checksum, []byte(src.Source))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("keep script %s: %w", src.SourceMD5Checksum, err)
+	}
+	return nil
+}
+
+// Script returns the hook source content with checksum sum, as saved.
+func (s *Store) Script(ctx context.Context, account, sum string) (*executor.HookSource, error) {
+	if !events.ValidToken(account) || !events.ValidToken(sum) {
+		return nil, fmt.Errorf("%w: %q/%q", ErrInvalidKey, account, sum)
+	}
+	e, err := s.scripts.Get(ctx, account+"."+sum)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, fmt.Errorf("script %s: %w", sum, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("script %s: %w", sum, err)
+	}
+	src := &executor.HookSource{Type: executor.TypeHookSource, Version: executor.VersionHookSource, Name: "script " + sum,
+		SourceType: executor.SourceTypeScript, Source: string(e.Value()), SourceMD5Checksum: sum}
+	return src, nil
+}
+
 // SaveHook creates or replaces an execution hook (loading from files).
 func (s *Store) SaveHook(ctx context.Context, account string, h matcher.ExecutionHook, by string) (*HookRecord, error) {
-	if err := s.prepareHook(ctx, account, &h); err != nil {
+	if _, err := s.prepareHook(ctx, account, &h); err != nil {
 		return nil, err
 	}
 	e, err := s.UpdateHook(ctx, account, HookRecord{Hook: h}, 0, by)
@@ -345,7 +531,7 @@ func (s *Store) DeleteOverride(ctx context.Context, account, id string, rev uint
 }
 
 // WatchOverrides is WatchHooks for overrides.
-func (s *Store) WatchOverrides(ctx context.Context, fn func(account, id string, o *Override, rev uint64), ready func()) error {
+func (s *Store) WatchOverrides(ctx context.Context, fn func(account, id string, o *Override, rev uint64), ready func(rev uint64)) error {
 	return s.Overrides.WatchRevisions(ctx, fn, ready)
 }
 
@@ -362,7 +548,8 @@ func (o *Override) metadata() *Metadata     { return &o.Metadata }
 
 // create reserves name, then stores v under a new id.
 func create[T any, P record[T]](ctx context.Context, s *Store, c *collection[T], kind, account, id, name string, v P, by string) (*Entry[T], error) {
-	if err := s.reserveName(ctx, kind, account, name, id); err != nil {
+	taken, err := s.reserveName(ctx, kind, account, name, id)
+	if err != nil {
 		return nil, err
 	}
 	meta := v.metadata()
@@ -371,7 +558,9 @@ func create[T any, P record[T]](ctx context.Context, s *Store, c *collection[T],
 	meta.touch(s.now(), by)
 	rev, err := c.Create(ctx, account, id, *v)
 	if err != nil {
-		s.releaseName(ctx, kind, account, name, id)
+		if taken {
+			s.releaseName(ctx, kind, account, name, id)
+		}
 		return nil, err
 	}
 	return &Entry[T]{Account: account, ID: id, Value: *v, Revision: rev}, nil
@@ -389,8 +578,9 @@ func update[T any, P record[T]](ctx context.Context, s *Store, c *collection[T],
 		return nil, fmt.Errorf("%s %s is at revision %d, not %d: %w", kind, id, old.Revision, rev, ErrConflict)
 	}
 	oldName := nameOf(&old.Value)
+	taken := false
 	if oldName != name {
-		if err := s.reserveName(ctx, kind, account, name, id); err != nil {
+		if taken, err = s.reserveName(ctx, kind, account, name, id); err != nil {
 			return nil, err
 		}
 	}
@@ -403,7 +593,7 @@ func update[T any, P record[T]](ctx context.Context, s *Store, c *collection[T],
 	meta.touch(s.now(), by)
 	newRev, err := c.Update(ctx, account, id, *v, old.Revision)
 	if err != nil {
-		if oldName != name {
+		if taken {
 			s.releaseName(ctx, kind, account, name, id)
 		}
 		return nil, err
@@ -439,36 +629,38 @@ func nameKey(kind, account, name string) string {
 
 // reserveName makes id the owner of name in the account. A reservation left
 // by a resource that no longer exists (a writer died between reserving and
-// storing, or deleting and releasing) is taken over.
-func (s *Store) reserveName(ctx context.Context, kind, account, name, id string) error {
+// storing, or deleting and releasing) is taken over. taken is true when this
+// call made the reservation (and so may undo it), false when id already held
+// it.
+func (s *Store) reserveName(ctx context.Context, kind, account, name, id string) (taken bool, err error) {
 	key := nameKey(kind, account, name)
 	for {
 		_, err := s.names.Create(ctx, key, []byte(id))
 		if err == nil {
-			return nil
+			return true, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return fmt.Errorf("reserve %s name: %w", kind, err)
+			return false, fmt.Errorf("reserve %s name: %w", kind, err)
 		}
 		e, err := s.names.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue // released meanwhile
 		}
 		if err != nil {
-			return fmt.Errorf("reserve %s name: %w", kind, err)
+			return false, fmt.Errorf("reserve %s name: %w", kind, err)
 		}
 		owner := string(e.Value())
 		if owner == id {
-			return nil
+			return false, nil
 		}
 		if live, err := s.exists(ctx, kind, account, owner); err != nil || live {
 			if err != nil {
-				return err
+				return false, err
 			}
-			return fmt.Errorf("%s name %q is used by %s: %w", kind, name, owner, ErrNameTaken)
+			return false, fmt.Errorf("%s name %q is used by %s: %w", kind, name, owner, ErrNameTaken)
 		}
 		if _, err := s.names.Update(ctx, key, []byte(id), e.Revision()); err == nil {
-			return nil
+			return true, nil
 		}
 		// Somebody else moved it: look again.
 	}
@@ -508,6 +700,6 @@ func (s *Store) exists(ctx context.Context, kind, account, id string) (bool, err
 // WatchHooks calls fn with every stored hook and then with every change
 // (nil for a deletion) until ctx ends; ready is called once the stored hooks
 // have all been delivered.
-func (s *Store) WatchHooks(ctx context.Context, fn func(account, id string, rec *HookRecord, rev uint64), ready func()) error {
+func (s *Store) WatchHooks(ctx context.Context, fn func(account, id string, rec *HookRecord, rev uint64), ready func(rev uint64)) error {
 	return s.Hooks.WatchRevisions(ctx, fn, ready)
 }
