@@ -293,6 +293,14 @@ func TestAuthMatrixOverEveryRoute(t *testing.T) {
 			"{source_id}", seedSourceID, "{id}", seedSourceID, "{hook_name}", "x").Replace(rt.Pattern)
 		for _, m := range rt.Methods {
 			name := m + " " + rt.Pattern
+			if rt.Scope == "rfs" {
+				h.do(m, path, "", nil).wantRFS(t, 401)
+				h.do(m, path, "not-a-token-at-all", nil).wantRFS(t, 401)
+				if m != http.MethodGet {
+					h.do(m, path, viewerToken, `{}`, "Client-Request-Id", "x").wantRFS(t, 403)
+				}
+				continue
+			}
 			h.do(m, path, "", nil).wantProblem(t, 401, 3)
 			h.do(m, path, "not-a-token-at-all", nil).wantProblem(t, 401, 4)
 			if rt.Scope == "account" {

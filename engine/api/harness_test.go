@@ -41,6 +41,11 @@ func newHarness(t *testing.T) *harness {
 }
 
 func newHarnessIn(t *testing.T, env *natstest.Env) *harness {
+	return newHarnessWith(t, env, api.Config{})
+}
+
+// newHarnessWith starts the API with cfg (Store, Tokens and Logger are set here).
+func newHarnessWith(t *testing.T, env *natstest.Env, cfg api.Config) *harness {
 	t.Helper()
 	ctx := natstest.Context(t, time.Minute)
 	if err := events.Provision(ctx, env.JS, events.ProvisionConfig{}); err != nil {
@@ -63,7 +68,11 @@ func newHarnessIn(t *testing.T, env *natstest.Env) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := api.New(api.Config{Store: st, Tokens: tokens, Logger: zaptest.NewLogger(t), MaxBodyBytes: 256 << 10})
+	cfg.Store, cfg.Tokens, cfg.Logger = st, tokens, zaptest.NewLogger(t)
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 256 << 10
+	}
+	a, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ const (
 	patch  = http.MethodPatch
 	acct   = "account"
 	public = "public"
+	// rfs routes authenticate themselves, answering in RFS's error format.
+	rfs = "rfs"
 )
 
 // register declares every route. Paths follow Astra's; apps and the restore
@@ -28,6 +30,8 @@ func (s *Server) register() {
 	s.handle(a+"/k8s/v1/apps/{app_id}/executionHookOverrides", acct, false, map[string]handlerFunc{get: s.listOverrides, post: s.createOverride})
 	s.handle(a+"/k8s/v1/apps/{app_id}/executionHookOverrides/{override_id}", acct, true, map[string]handlerFunc{get: s.getOverride, put: s.updateOverride, del: s.deleteOverride})
 	s.registerActions(a + "/k8s/v1/apps/{app_id}")
+	s.handle("/v1/private-hooks/{hook_name}/metadata", rfs, true, map[string]handlerFunc{patch: s.rfsHandler(true, s.patchMetadata)})
+	s.handle("/v1/private-hooks/{hook_name}", rfs, true, map[string]handlerFunc{get: s.rfsHandler(false, s.getPrivateHook)})
 	s.handle("/healthz", public, false, map[string]handlerFunc{get: s.healthz})
 }
 

@@ -67,7 +67,8 @@ type Route struct {
 	Pattern string
 	Methods []string
 	// Scope is "account" (account_id in the path, token of that account),
-	// "token" (any valid token) or "public".
+	// "token" (any valid token), "rfs" (the handler authenticates, answering
+	// RFS errors) or "public".
 	Scope string
 	// Item is true for a single resource (404/1 when absent), false for a
 	// collection (404/2).
@@ -105,10 +106,14 @@ func (s *Server) handle(pattern, scope string, item bool, methods map[string]han
 		h, ok := methods[r.Method]
 		if !ok {
 			w.Header().Set("Allow", allow)
+			if scope == "rfs" {
+				rfsErr(http.StatusMethodNotAllowed, "HOOKSHOT.405", "method not supported; allowed: "+allow).write(w, r)
+				return
+			}
 			problem(69).write(w, r)
 			return
 		}
-		if scope != "public" {
+		if scope == "account" || scope == "token" {
 			if p := s.authenticate(r, scope, item); p != nil {
 				p.write(w, r)
 				return

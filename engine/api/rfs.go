@@ -1,0 +1,209 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/matcher"
+)
+
+// RFS private-hook metadata API: execution hooks addressed by name in the
+// token's account. Errors are {error_code, error_msg}, not Astra problems.
+
+// rfsError is an RFS error body.
+type rfsError struct {
+	status int
+	Code   string `json:"error_code"`
+	Msg    string `json:"error_msg"`
+}
+
+func rfsErr(status int, code, msg string) *rfsError {
+	return &rfsError{status: status, Code: code, Msg: msg}
+}
+
+func (e *rfsError) write(w http.ResponseWriter, r *http.Request) {
+	if rc := reqCtx(r); rc != nil {
+		w.Header().Set("X-Correlation-ID", rc.correlationID)
+		rc.problem = &Problem{Type: "rfs:" + e.Code, Title: e.Msg}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.status)
+	_ = json.NewEncoder(w).Encode(e)
+}
+
+// rfsHandler adapts an RFS handler: authentication, the per-token rate limit
+// and the Client-Request-Id header come first, in RFS's error format.
+func (s *Server) rfsHandler(write bool, h func(w http.ResponseWriter, r *http.Request) *rfsError) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) *Problem {
+		if e := s.rfsGate(r, write); e != nil {
+			e.write(w, r)
+			return nil
+		}
+		if e := h(w, r); e != nil {
+			e.write(w, r)
+		}
+		return nil
+	}
+}
+
+func (s *Server) rfsGate(r *http.Request, write bool) *rfsError {
+	auth := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		return rfsErr(http.StatusUnauthorized, "HOOKSHOT.401", "authentication failed: a bearer token is required")
+	}
+	p, found := s.cfg.Tokens.Lookup(r.Context(), strings.TrimSpace(token))
+	if !found {
+		return rfsErr(http.StatusUnauthorized, "HOOKSHOT.401", "authentication failed: the bearer token is invalid")
+	}
+	reqCtx(r).principal = p
+	if !s.rfs.allow(p.ID) {
+		return rfsErr(http.StatusTooManyRequests, "HOOKSHOT.429", "too many requests: slow down")
+	}
+	if write && p.Role < RoleMember {
+		return rfsErr(http.StatusForbidden, "HOOKSHOT.403", "the token's role may not update private hooks")
+	}
+	if write && strings.TrimSpace(r.Header.Get("Client-Request-Id")) == "" {
+		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.CLIENT_REQUEST_ID", "the Client-Request-Id header is required")
+	}
+	return nil
+}
+
+// rfsHook finds the hook named in the path in the token's account.
+func (s *Server) rfsHook(r *http.Request) (*store.Entry[store.HookRecord], *rfsError) {
+	name := r.PathValue("hook_name")
+	entries, err := s.store.Hooks.List(r.Context(), principalOf(r).Account)
+	if err != nil {
+		s.internal(r, err)
+		return nil, rfsErr(http.StatusInternalServerError, "HOOKSHOT.500", "internal server error")
+	}
+	for _, e := range entries {
+		if e.Value.Hook.Name == name {
+			return e, nil
+		}
+	}
+	return nil, rfsErr(http.StatusNotFound, "HOOKSHOT.404.HOOK", "private hook "+name+" does not exist")
+}
+
+// rfsPatch is the body of PATCH /v1/private-hooks/{hook_name}/metadata.
+type rfsPatch struct {
+	HookDescription *string `json:"hook_description"`
+	HookID          *string `json:"hook_id"`
+	DefaultVersion  *string `json:"default_version"`
+	Configuration   *struct {
+		TargetStacks *string `json:"target_stacks"`
+		FailureMode  *string `json:"failure_mode"`
+	} `json:"configuration"`
+}
+
+// patchMetadata updates description, default version and configuration of
+// a hook, incrementally: what the body leaves out keeps its value.
+// target_stacks NONE disables the hook, ALL enables it; failure_mode is the
+// hook's failureMode.
+func (s *Server) patchMetadata(w http.ResponseWriter, r *http.Request) *rfsError {
+	raw, p := readBody(w, r, s.cfg.MaxBodyBytes)
+	if p != nil {
+		if p.number == 85 {
+			return rfsErr(http.StatusRequestEntityTooLarge, "HOOKSHOT.413", "request body too large")
+		}
+		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.JSON", "the request body is not valid JSON")
+	}
+	var body rfsPatch
+	if p := decodeStrict(raw, &body); p != nil {
+		msg := "the request body is not valid JSON"
+		if len(p.InvalidFields) > 0 {
+			msg = "invalid request body: " + describe(p.InvalidFields)
+		}
+		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.BODY", msg)
+	}
+	cfg := body.Configuration
+	if body.HookDescription == nil && body.DefaultVersion == nil && (cfg == nil || (cfg.TargetStacks == nil && cfg.FailureMode == nil)) {
+		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.NOTHING", "the request updates nothing: give hook_description, default_version or configuration")
+	}
+	if cfg != nil && cfg.TargetStacks != nil && *cfg.TargetStacks != "NONE" && *cfg.TargetStacks != "ALL" {
+		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.TARGET_STACKS", "configuration.target_stacks must be NONE or ALL")
+	}
+	if cfg != nil && cfg.FailureMode != nil && *cfg.FailureMode != matcher.FailureModeFail && *cfg.FailureMode != matcher.FailureModeWarn {
+		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.FAILURE_MODE", "configuration.failure_mode must be FAIL or WARN")
+	}
+	e, re := s.rfsHook(r)
+	if re != nil {
+		return re
+	}
+	if body.HookID != nil && *body.HookID != e.ID {
+		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.HOOK_ID", "hook_id does not match the private hook "+e.Value.Hook.Name)
+	}
+	if e.Value.Hook.HookType == matcher.HookTypeNetApp && principalOf(r).Role < RoleAdmin {
+		return rfsErr(http.StatusForbidden, "HOOKSHOT.403", "netapp hooks are read only")
+	}
+	rev := e.Revision
+	if h := strings.TrimSpace(r.Header.Get("If-Match")); h != "" && h != "*" && strings.TrimPrefix(h, "W/") != etag(rev) {
+		return rfsErr(http.StatusConflict, "HOOKSHOT.409.UPDATED", "the private hook has been updated")
+	}
+	_, err := s.store.PatchHook(r.Context(), principalOf(r).Account, e.ID, rev, principalOf(r).ID, func(rec *store.HookRecord) error {
+		if body.HookDescription != nil {
+			rec.Hook.Description = *body.HookDescription
+		}
+		if body.DefaultVersion != nil {
+			if err := rec.SetDefault(*body.DefaultVersion); err != nil {
+				return err
+			}
+		}
+		if cfg != nil && cfg.TargetStacks != nil {
+			rec.Hook.Enabled = map[string]string{"ALL": matcher.EnabledTrue, "NONE": matcher.EnabledFalse}[*cfg.TargetStacks]
+		}
+		if cfg != nil && cfg.FailureMode != nil {
+			rec.Hook.FailureMode = *cfg.FailureMode
+		}
+		return nil
+	})
+	var ve *matcher.ValidationError
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrNoVersion):
+		return rfsErr(http.StatusNotFound, "HOOKSHOT.404.VERSION", "private hook version "+*body.DefaultVersion+" does not exist")
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
+		return rfsErr(http.StatusConflict, "HOOKSHOT.409.UPDATED", "the private hook has been updated")
+	case errors.As(err, &ve):
+		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.BODY", ve.Error())
+	default:
+		s.internal(r, err)
+		return rfsErr(http.StatusInternalServerError, "HOOKSHOT.500", "internal server error")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// privateHookView is a Hookshot extension: the RFS view of a hook with its
+// versions, GET /v1/private-hooks/{hook_name}.
+type privateHookView struct {
+	HookID          string              `json:"hook_id"`
+	HookName        string              `json:"hook_name"`
+	HookDescription string              `json:"hook_description"`
+	DefaultVersion  string              `json:"default_version"`
+	Configuration   map[string]string   `json:"configuration"`
+	Versions        []store.HookVersion `json:"versions"`
+	UpdateTime      string              `json:"update_time"`
+}
+
+func (s *Server) getPrivateHook(w http.ResponseWriter, r *http.Request) *rfsError {
+	e, re := s.rfsHook(r)
+	if re != nil {
+		return re
+	}
+	h := e.Value.Hook
+	stacks := "ALL"
+	if !h.IsEnabled() {
+		stacks = "NONE"
+	}
+	w.Header().Set("ETag", etag(e.Revision))
+	writeJSON(w, http.StatusOK, "", privateHookView{
+		HookID: e.ID, HookName: h.Name, HookDescription: h.Description, DefaultVersion: e.Value.DefaultVersion,
+		Configuration: map[string]string{"target_stacks": stacks, "failure_mode": h.EffectiveFailureMode()},
+		Versions:      e.Value.Versions, UpdateTime: e.Value.Metadata.ModificationTimestamp,
+	})
+	return nil
+}
