@@ -1,0 +1,293 @@
+package cli_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/hookshot-dev/hookshot/engine"
+	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
+	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/executor"
+	"github.com/hookshot-dev/hookshot/matcher"
+)
+
+// slowFirstAttempt records each attempt in $1; attempt 1 also records its
+// pid in $2 and then hangs, so that its worker can be killed mid-hook.
+const slowFirstAttempt = `#!/bin/sh
+if [ "$HOOKSHOT_ATTEMPT" = 1 ]; then
+  echo $$ > "$2.tmp" && mv "$2.tmp" "$2"
+fi
+echo "$HOOKSHOT_ATTEMPT" >> "$1"
+if [ "$HOOKSHOT_ATTEMPT" = 1 ]; then sleep 60; fi
+`
+
+// A `hookshot worker` process SIGKILLed in the middle of a hook — no
+// shutdown, no ack, no result, no goodbye — leaves its job to be redelivered
+// once the ack wait passes; another worker runs it as attempt 2, and that
+// is the only result recorded. The first attempt's script does not outlive
+// its worker.
+func TestWorkerProcessKilledMidHook(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the hookshot binary")
+	}
+	t.Parallel()
+	bin := buildHookshot(t)
+
+	env := natstest.Start(t)
+	ctx := natstest.Context(t, 3*time.Minute)
+	if err := events.Provision(ctx, env.JS, events.ProvisionConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(ctx, engine.Config{JS: env.JS, Logger: zaptest.NewLogger(t).Named("engine"), AckWait: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopWithin(t, eng.Stop) })
+
+	const acct = "killtest"
+	dir := t.TempDir()
+	attempts, pidFile := filepath.Join(dir, "attempts"), filepath.Join(dir, "pid")
+	src, err := eng.Store().SaveSource(ctx, acct, *executor.NewScriptSource("slow-first", []byte(slowFirstAttempt)), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := uuid.NewString()
+	hk, err := eng.Store().SaveHook(ctx, acct, matcher.ExecutionHook{
+		Type: matcher.MediaType, Version: matcher.CurrentVersion, HookType: matcher.HookTypeCustom,
+		Name: "slow-first", AppID: app, Action: events.ActionSnapshot, Stage: events.StagePre,
+		HookSourceID: src.Source.ID, Arguments: []string{attempts, pidFile},
+	}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "hook indexed", func() bool { _, ok := eng.Index().Get(acct, hk.Hook.ID); return ok })
+
+	worker := startProcess(t, bin, "worker", "--nats-url", env.Server.ClientURL(), "--ack-wait", "1s", "--concurrency", "1", "--log-level", "debug")
+
+	ev := &events.LifecycleEvent{RunID: "run-" + uuid.NewString(), AccountID: acct, AppID: app,
+		Action: events.ActionSnapshot, Stage: events.StagePre,
+		Containers: []events.Container{{NamespaceName: "prod", PodName: "db-0", ContainerName: "mysql", ContainerImage: "mysql:8"}}}
+	if _, err := events.PublishLifecycle(ctx, env.JS, ev); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 60*time.Second, "attempt 1 running in the worker process", func() bool { return readFile(t, attempts) == "1\n" })
+	script := readProcess(t, pidFile)
+	// The hook runs in its own process group, led by the script.
+	if pgid, err := syscall.Getpgid(script.pid); err != nil || pgid != script.pid {
+		t.Fatalf("script %d: process group %d (%v), want its own", script.pid, pgid, err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-script.pid, syscall.SIGKILL) }) // whatever of the hook is left, see below
+
+	worker.kill(t)
+
+	w, err := engine.NewWorker(ctx, engine.WorkerConfig{JS: env.JS, Name: "survivor", Concurrency: 1, AckWait: time.Second,
+		KillGrace: 500 * time.Millisecond, Logger: zaptest.NewLogger(t).Named("survivor")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopWithin(t, w.Stop) })
+
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	sr, err := events.WaitStageResult(wctx, env.JS, acct, ev.RunID, ev.Action, ev.Stage)
+	if err != nil {
+		t.Fatalf("%v; worker process output:\n%s", err, worker.output())
+	}
+	if sr.HookState != events.HookStateSuccess || len(sr.Executions) != 1 || sr.Executions[0].Attempt != 2 {
+		t.Fatalf("stage result %+v", sr)
+	}
+	if got := readFile(t, attempts); got != "1\n2\n" {
+		t.Fatalf("attempts %q, want %q", got, "1\n2\n")
+	}
+	if n := subjectMessages(t, ctx, env.JS, events.StreamResults, events.ExecutionResultSubject(acct, ev.RunID)); n != 1 {
+		t.Fatalf("%d execution results published for the run, want 1", n)
+	}
+	// Pdeathsig: the script died with the worker that started it.
+	waitUntil(t, 10*time.Second, fmt.Sprintf("attempt 1's script (pid %d) gone", script.pid), script.gone)
+	// Its own child — `sleep 60`, in the hook's process group — is not
+	// covered by Pdeathsig, which reaches only the worker's direct child: it
+	// outlives the worker until it ends by itself. The cleanup above kills
+	// the group; see the review note.
+}
+
+// buildHookshot builds the hookshot binary of this module into a temp dir.
+func buildHookshot(t *testing.T) string {
+	t.Helper()
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatalf("go env GOMOD: %v", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	bin := filepath.Join(t.TempDir(), "hookshot")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/hookshot")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// process is a subprocess in its own process group, killed with the test.
+type process struct {
+	cmd    *exec.Cmd
+	out    *os.File
+	exited chan struct{}
+}
+
+func startProcess(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
+	out, err := os.Create(filepath.Join(t.TempDir(), "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, out: out, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-p.exited
+		out.Close()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(bin), p.output())
+		}
+	})
+	return p
+}
+
+// kill sends SIGKILL to the process alone (not its group) and waits for it.
+func (p *process) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("killed process not reaped")
+	}
+	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("process ended with %v, not by SIGKILL; output:\n%s", p.cmd.ProcessState, p.output())
+	}
+}
+
+func (p *process) output() string {
+	b, _ := os.ReadFile(p.out.Name())
+	return string(b)
+}
+
+// pidRef names one process: its pid and its start time, so that a reused
+// pid is not mistaken for it.
+type pidRef struct {
+	pid   int
+	start string
+}
+
+func readProcess(t *testing.T, pidFile string) pidRef {
+	t.Helper()
+	pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, pidFile)))
+	if err != nil {
+		t.Fatalf("pid file: %v", err)
+	}
+	state, start, ok := procStat(pid)
+	if !ok || state == "Z" {
+		t.Fatalf("process %d is not running", pid)
+	}
+	return pidRef{pid: pid, start: start}
+}
+
+// gone reports whether the process has ended: no such pid, a zombie nobody
+// reaped yet, or the pid now names another process.
+func (r pidRef) gone() bool {
+	state, start, ok := procStat(r.pid)
+	return !ok || state == "Z" || state == "X" || start != r.start
+}
+
+// procStat returns the state and start time of pid from /proc/<pid>/stat.
+func procStat(pid int) (state, start string, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", "", false
+	}
+	// The command name is in parentheses and may hold spaces: fields count
+	// from after the last ')'. state is field 3, starttime field 22.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return "", "", false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return "", "", false
+	}
+	return f[0], f[19], true
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// subjectMessages counts the messages of stream stored under subject.
+func subjectMessages(t *testing.T, ctx context.Context, js jetstream.JetStream, stream, subject string) int {
+	t.Helper()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(info.State.Subjects[subject])
+}
+
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func stopWithin(t *testing.T, stop func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := stop(ctx); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+}
