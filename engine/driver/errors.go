@@ -1,0 +1,69 @@
+package driver
+
+import (
+	"errors"
+	"strings"
+)
+
+var (
+	// ErrNotFound is returned for an action that does not exist (or was deleted).
+	ErrNotFound = errors.New("driver: action not found")
+	// ErrExists is returned by Create when the action's id is taken.
+	ErrExists = errors.New("driver: action already exists")
+	// ErrRunning is returned by Delete for an action that is not terminal yet
+	// (pending or running): its hooks may be running and its post stages are
+	// still owed.
+	ErrRunning = errors.New("driver: action is not finished")
+	// ErrConflict is returned when the stored action moved under a
+	// compare-and-set write that is not the driver's own (Delete).
+	ErrConflict = errors.New("driver: action revision conflict")
+	// ErrInvalidAction is matched (errors.Is) by every *ValidationError.
+	ErrInvalidAction = errors.New("driver: invalid action")
+
+	// errLeaseLost means another driver took the action over: this one must
+	// stop driving it at once and write nothing more.
+	errLeaseLost = errors.New("driver: lease lost")
+)
+
+// FieldError names one invalid field of an action. Field is the JSON name
+// ("kind", "snapshotID", "appID"); it maps onto an Astra problem's
+// invalidFields item.
+type FieldError struct {
+	Field  string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+func (f FieldError) String() string { return f.Field + ": " + f.Reason }
+
+// ValidationError lists every invalid field of an action given to Create.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString(ErrInvalidAction.Error())
+	for i, f := range e.Fields {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.String())
+	}
+	return b.String()
+}
+
+// Is reports ErrInvalidAction as a match.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalidAction }
+
+func (e *ValidationError) add(field, reason string) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Reason: reason})
+}
+
+func (e *ValidationError) orNil() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
