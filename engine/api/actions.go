@@ -1,6 +1,263 @@
 package api
 
-// Actions is what drives appSnaps, appBackups, restores and failovers.
-type Actions interface{}
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
 
-func (s *Server) registerActions(string) {}
+	"github.com/hookshot-dev/hookshot/engine/driver"
+	"github.com/hookshot-dev/hookshot/matcher"
+)
+
+// Actions runs appSnaps, appBackups, restores and failovers
+// (engine/driver.Driver).
+type Actions interface {
+	Create(ctx context.Context, a driver.Action, by string) (*driver.Action, uint64, error)
+	Get(ctx context.Context, account, id string) (*driver.Action, uint64, error)
+	List(ctx context.Context, account, appID string, kind driver.Kind) ([]*driver.Action, error)
+	Delete(ctx context.Context, account, id string) error
+}
+
+var _ Actions = (*driver.Driver)(nil)
+
+// actionKind describes one of the four action collections.
+type actionKind struct {
+	kind       driver.Kind
+	collection string // path segment
+	mediaType  string
+	listType   string
+	versions   []string
+	// nameTaken is the problem for a duplicate name.
+	nameTaken int
+}
+
+// nilID stands for "none" where Astra requires an identifier (bucketID).
+const nilID = "00000000-0000-0000-0000-000000000000"
+
+var actionKinds = []actionKind{
+	{driver.KindSnapshot, "appSnaps", "application/astra-appSnap", "application/astra-appSnaps", []string{"1.3", "1.2", "1.1", "1.0"}, 176},
+	{driver.KindBackup, "appBackups", "application/astra-appBackup", "application/astra-appBackups", []string{"1.2", "1.1", "1.0"}, 143},
+	// Astra's execution-hook API has no restore or failover resource: these
+	// two are Hookshot's, shaped like appSnaps, so restore/post and
+	// failover/post hooks can be run and tested end to end.
+	{driver.KindRestore, "appRestores", "application/hookshot-appRestore", "application/hookshot-appRestores", []string{"1.0"}, 10},
+	{driver.KindFailover, "appFailovers", "application/hookshot-appFailover", "application/hookshot-appFailovers", []string{"1.0"}, 10},
+}
+
+// actionBody is a POST body of any of the four.
+type actionBody struct {
+	Type       string        `json:"type"`
+	Version    string        `json:"version"`
+	Name       string        `json:"name"`
+	BucketID   string        `json:"bucketID"`
+	SnapshotID string        `json:"snapshotID"`
+	Metadata   *metadataBody `json:"metadata"`
+}
+
+func (s *Server) registerActions(app string) {
+	for _, k := range actionKinds {
+		s.handle(app+"/"+k.collection, acct, false, map[string]handlerFunc{get: s.listActions(k), post: s.createAction(k)})
+		s.handle(app+"/"+k.collection+"/{action_id}", acct, true, map[string]handlerFunc{get: s.getAction(k), del: s.deleteAction(k)})
+	}
+}
+
+// actionView is the Astra resource of an action.
+func actionView(k actionKind, a *driver.Action, version string) map[string]any {
+	m := map[string]any{
+		"type": k.mediaType, "version": version, "id": a.ID, "name": a.Name,
+		"state": a.State, "stateUnready": nonNil(a.StateUnready), "stateDetails": []any{},
+		"metadata": toMap(a.Metadata),
+	}
+	if a.HookState != "" {
+		m["hookState"] = a.HookState
+		if a.HookStateDetails == nil {
+			m["hookStateDetails"] = []any{}
+		} else {
+			m["hookStateDetails"] = a.HookStateDetails
+		}
+	}
+	if k.kind == driver.KindBackup {
+		m["bucketID"] = nilID
+		if a.BucketID != "" {
+			m["bucketID"] = a.BucketID
+		}
+		if a.SnapshotID != "" {
+			m["snapshotID"] = a.SnapshotID
+		}
+	} else if a.BucketID != "" {
+		m["bucketID"] = a.BucketID
+	}
+	// Hookshot's own: the run whose stage results the action waits for.
+	m["runID"] = a.RunID
+	return m
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (s *Server) actionsOrUnavailable() (Actions, *Problem) {
+	if s.cfg.Actions == nil {
+		return nil, problem(41)
+	}
+	return s.cfg.Actions, nil
+}
+
+func (s *Server) listActions(k actionKind) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) *Problem {
+		acts, p := s.actionsOrUnavailable()
+		if p != nil {
+			return p
+		}
+		app, p := s.appScope(r)
+		if p != nil {
+			return p
+		}
+		version, p := resourceVersion(r, "", k.versions)
+		if p != nil {
+			return p
+		}
+		list, err := acts.List(r.Context(), r.PathValue("account_id"), app, k.kind)
+		if err != nil {
+			return s.internal(r, err)
+		}
+		items := make([]map[string]any, 0, len(list))
+		for _, a := range list {
+			items = append(items, actionView(k, a, version))
+		}
+		return s.writeList(w, r, k.listType, version, items)
+	}
+}
+
+// action reads an action of kind k of the path's app.
+func (s *Server) action(r *http.Request, k actionKind) (*driver.Action, uint64, *Problem) {
+	acts, p := s.actionsOrUnavailable()
+	if p != nil {
+		return nil, 0, p
+	}
+	a, rev, err := acts.Get(r.Context(), r.PathValue("account_id"), r.PathValue("action_id"))
+	if err != nil || a.Kind != k.kind || a.AppID != r.PathValue("app_id") {
+		return nil, 0, problem(1)
+	}
+	return a, rev, nil
+}
+
+func (s *Server) getAction(k actionKind) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) *Problem {
+		a, rev, p := s.action(r, k)
+		if p != nil {
+			return p
+		}
+		version, p := resourceVersion(r, "", k.versions)
+		if p != nil {
+			return p
+		}
+		fetched(w, rev, k.mediaType, actionView(k, a, version))
+		return nil
+	}
+}
+
+func (s *Server) createAction(k actionKind) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) *Problem {
+		acts, p := s.actionsOrUnavailable()
+		if p != nil {
+			return p
+		}
+		account := r.PathValue("account_id")
+		app, p := s.appScope(r)
+		if p != nil {
+			return p
+		}
+		raw, p := readBody(w, r, s.cfg.MaxBodyBytes)
+		if p != nil {
+			return p
+		}
+		var body actionBody
+		if p := decodeStrict(raw, &body); p != nil {
+			return p
+		}
+		var bad []Invalid
+		if body.Type != k.mediaType {
+			bad = append(bad, Invalid{"type", `must be "` + k.mediaType + `"`})
+		}
+		if !slices.Contains(k.versions, body.Version) {
+			bad = append(bad, Invalid{"version", `must be one of "` + strings.Join(k.versions, `", "`) + `"`})
+		}
+		if body.BucketID != "" && !matcher.ValidIdentifier(body.BucketID) {
+			bad = append(bad, Invalid{"bucketID", "must conform to the Astra Identifier Schema"})
+		}
+		if body.SnapshotID != "" && k.kind != driver.KindBackup {
+			bad = append(bad, Invalid{"snapshotID", "unknown field"})
+		} else if body.SnapshotID != "" && !matcher.ValidIdentifier(body.SnapshotID) {
+			bad = append(bad, Invalid{"snapshotID", "must conform to the Astra Identifier Schema"})
+		}
+		if len(bad) > 0 {
+			p := problem(8).fields(bad...)
+			p.SchemaValidationFailure = describe(bad)
+			return p
+		}
+		if body.SnapshotID != "" {
+			snap, _, err := acts.Get(r.Context(), account, body.SnapshotID)
+			if err != nil || snap.Kind != driver.KindSnapshot || snap.AppID != app {
+				return problem(9).fields(Invalid{"snapshotID", "no snapshot of this app with this id"})
+			}
+		}
+		if body.Name != "" {
+			existing, err := acts.List(r.Context(), account, app, k.kind)
+			if err != nil {
+				return s.internal(r, err)
+			}
+			for _, e := range existing {
+				if e.Name == body.Name {
+					return problem(k.nameTaken).fields(Invalid{"name", "another " + string(k.kind) + " of this app has this name"})
+				}
+			}
+		}
+		a, rev, err := acts.Create(r.Context(), driver.Action{
+			Account: account, AppID: app, Name: body.Name, Kind: k.kind, SnapshotID: body.SnapshotID, BucketID: body.BucketID,
+		}, principalOf(r).ID)
+		var ve *driver.ValidationError
+		switch {
+		case errors.As(err, &ve):
+			var fields []Invalid
+			for _, f := range ve.Fields {
+				fields = append(fields, Invalid{f.Field, f.Reason})
+			}
+			p := problem(8).fields(fields...)
+			p.SchemaValidationFailure = describe(fields)
+			return p
+		case err != nil:
+			return s.internal(r, err)
+		}
+		created(w, r, a.ID, rev, k.mediaType, actionView(k, a, body.Version))
+		return nil
+	}
+}
+
+func (s *Server) deleteAction(k actionKind) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) *Problem {
+		a, rev, p := s.action(r, k)
+		if p != nil {
+			return p
+		}
+		if _, p := ifMatch(r, rev); p != nil {
+			return p
+		}
+		err := s.cfg.Actions.Delete(r.Context(), a.Account, a.ID)
+		switch {
+		case errors.Is(err, driver.ErrRunning):
+			return problem(164)
+		case errors.Is(err, driver.ErrNotFound):
+			return problem(1)
+		case err != nil:
+			return s.internal(r, err)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}

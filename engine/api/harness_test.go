@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -168,3 +169,7 @@ func (r response) wantProblem(t *testing.T, status, number int, names ...string)
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func acctPath(rest string) string { return "/accounts/" + account + rest }
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}

@@ -68,6 +68,9 @@ type Action struct {
 	// SnapshotID names an existing snapshot a backup is made from: the backup
 	// then takes no snapshot of its own and runs no snapshot hooks. Backup only.
 	SnapshotID string `json:"snapshotID,omitempty"`
+	// BucketID is where the platform stores the snapshot or backup, as the
+	// API was told; Hookshot only records it.
+	BucketID string `json:"bucketID,omitempty"`
 
 	State string `json:"state"`
 	// StateUnready says why the action failed, one reason of 1–127 characters each.

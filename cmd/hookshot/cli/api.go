@@ -17,6 +17,7 @@ import (
 
 	"github.com/hookshot-dev/hookshot/engine"
 	"github.com/hookshot-dev/hookshot/engine/api"
+	"github.com/hookshot-dev/hookshot/engine/driver"
 )
 
 // apiFlags configure the HTTP API of `hookshot server`.
@@ -66,6 +67,7 @@ func (f *apiFlags) specs() ([]api.TokenSpec, error) {
 type apiServer struct {
 	srv *http.Server
 	ln  net.Listener
+	drv *driver.Driver
 }
 
 func (a *apiServer) addr() string {
@@ -99,7 +101,11 @@ func startAPI(ctx context.Context, log *zap.Logger, js jetstream.JetStream, eng 
 		fmt.Fprintf(os.Stderr, "hookshot: no API token was configured; created an admin token for account \"default\" (shown once, keep it):\n  %s\n", secret)
 		log.Warn("created the first admin token for account default; it was printed on stderr once")
 	}
-	handler, err := api.New(api.Config{Store: eng.Store(), Tokens: tokens, Matcher: eng.Index(), Logger: log.Named("api")})
+	drv, err := driver.New(ctx, driver.Config{JS: js, Logger: log.Named("driver")})
+	if err != nil {
+		return nil, err
+	}
+	handler, err := api.New(api.Config{Store: eng.Store(), Tokens: tokens, Matcher: eng.Index(), Actions: drv, Logger: log.Named("api")})
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +113,11 @@ func startAPI(ctx context.Context, log *zap.Logger, js jetstream.JetStream, eng 
 	if err != nil {
 		return nil, fmt.Errorf("--api-listen %s: %w", f.listen, err)
 	}
-	a := &apiServer{srv: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}, ln: ln}
+	if err := drv.Start(ctx); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	a := &apiServer{srv: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}, ln: ln, drv: drv}
 	go func() {
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("api server", zap.Error(err))
@@ -126,5 +136,10 @@ func (a *apiServer) stop(log *zap.Logger) {
 	defer cancel()
 	if err := a.srv.Shutdown(ctx); err != nil {
 		log.Warn("api shutdown", zap.Error(err))
+	}
+	// Actions under way keep their state in KV; their leases are released so
+	// another server takes them over at once.
+	if err := a.drv.Stop(ctx); err != nil {
+		log.Warn("driver stop", zap.Error(err))
 	}
 }
