@@ -56,6 +56,26 @@ type actionBody struct {
 	Metadata   *metadataBody `json:"metadata"`
 }
 
+// invalid lists the schema-level problems of a body for kind k.
+func (b *actionBody) invalid(k actionKind) []Invalid {
+	var bad []Invalid
+	if b.Type != k.mediaType {
+		bad = append(bad, Invalid{"type", `must be "` + k.mediaType + `"`})
+	}
+	if !slices.Contains(k.versions, b.Version) {
+		bad = append(bad, Invalid{"version", `must be one of "` + strings.Join(k.versions, `", "`) + `"`})
+	}
+	if b.BucketID != "" && !matcher.ValidIdentifier(b.BucketID) {
+		bad = append(bad, Invalid{"bucketID", "must conform to the Astra Identifier Schema"})
+	}
+	if b.SnapshotID != "" && k.kind != driver.KindBackup {
+		bad = append(bad, Invalid{"snapshotID", "unknown field"})
+	} else if b.SnapshotID != "" && !matcher.ValidIdentifier(b.SnapshotID) {
+		bad = append(bad, Invalid{"snapshotID", "must conform to the Astra Identifier Schema"})
+	}
+	return bad
+}
+
 func (s *Server) registerActions(app string) {
 	for _, k := range actionKinds {
 		s.handle(app+"/"+k.collection, acct, false, map[string]handlerFunc{get: s.listActions(k), post: s.createAction(k)})
@@ -178,27 +198,10 @@ func (s *Server) createAction(k actionKind) handlerFunc {
 			return p
 		}
 		var body actionBody
-		if p := decodeStrict(raw, &body); p != nil {
+		if p := decodeStrict(raw, &body, func() []Invalid { return body.invalid(k) }); p != nil {
 			return p
 		}
-		var bad []Invalid
-		if body.Type != k.mediaType {
-			bad = append(bad, Invalid{"type", `must be "` + k.mediaType + `"`})
-		}
-		if !slices.Contains(k.versions, body.Version) {
-			bad = append(bad, Invalid{"version", `must be one of "` + strings.Join(k.versions, `", "`) + `"`})
-		}
-		if body.BucketID != "" && !matcher.ValidIdentifier(body.BucketID) {
-			bad = append(bad, Invalid{"bucketID", "must conform to the Astra Identifier Schema"})
-		}
-		if body.SnapshotID != "" && k.kind != driver.KindBackup {
-			bad = append(bad, Invalid{"snapshotID", "unknown field"})
-		} else if body.SnapshotID != "" && !matcher.ValidIdentifier(body.SnapshotID) {
-			bad = append(bad, Invalid{"snapshotID", "must conform to the Astra Identifier Schema"})
-		}
-		if len(bad) > 0 {
-			p := problem(8).fields(bad...)
-			p.SchemaValidationFailure = describe(bad)
+		if p := schemaProblem(body.invalid(k)); p != nil {
 			return p
 		}
 		if body.SnapshotID != "" {

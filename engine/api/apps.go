@@ -26,7 +26,9 @@ type appBody struct {
 	Metadata   *metadataBody      `json:"metadata"`
 }
 
-func (b *appBody) check(create bool) *Problem {
+func (b *appBody) check(create bool) *Problem { return schemaProblem(b.invalid(create)) }
+
+func (b *appBody) invalid(create bool) []Invalid {
 	var bad []Invalid
 	if b.Type != appMediaType {
 		bad = append(bad, Invalid{"type", `must be "` + appMediaType + `"`})
@@ -37,12 +39,7 @@ func (b *appBody) check(create bool) *Problem {
 	if create && b.ID != "" {
 		bad = append(bad, Invalid{"id", "unknown field: the server assigns the id"})
 	}
-	if len(bad) == 0 {
-		return nil
-	}
-	p := problem(8).fields(bad...)
-	p.SchemaValidationFailure = describe(bad)
-	return p
+	return bad
 }
 
 func appView(a *store.App, version string) map[string]any {
@@ -79,7 +76,7 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	var body appBody
-	if p := decodeStrict(raw, &body); p != nil {
+	if p := decodeStrict(raw, &body, func() []Invalid { return body.invalid(true) }); p != nil {
 		return p
 	}
 	if p := body.check(true); p != nil {
@@ -109,7 +106,7 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	body := appBody{ID: id, Name: old.Value.Name, Containers: old.Value.Containers}
-	if p := decodeStrict(raw, &body); p != nil {
+	if p := decodeStrict(raw, &body, func() []Invalid { return body.invalid(false) }); p != nil {
 		return p
 	}
 	if p := body.check(false); p != nil {

@@ -193,6 +193,7 @@ func TestBadBodiesNameEveryFieldAndStoreNothing(t *testing.T) {
 	}{
 		{"not json", hooks, `{"type":`, 400, 7, nil},
 		{"unknown fields", hooks, with(seedHook(), "color", "red", "matchingCriteria", []map[string]any{{"type": "podName", "value": "x", "flavour": 1}}), 400, 8, []string{"color", "matchingCriteria[0].flavour"}},
+		{"unknown field, wrong type and bad enum together", hooks, with(seedHook(), "color", "red", "name", 7, "stage", "middle"), 400, 8, []string{"color", "name", "stage"}},
 		{"wrong types", hooks, with(seedHook(), "name", 5, "arguments", "freeze", "enabled", true), 400, 8, []string{"name", "arguments", "enabled"}},
 		{"enums, lengths, ids", hooks, with(seedHook(), "type", "x", "version", "2.0", "name", strings.Repeat("n", 64), "hookType", "other",
 			"action", "clone", "stage", "middle", "hookSourceID", "nope", "appID", nil, "enabled", "yes", "description", strings.Repeat("d", 512),

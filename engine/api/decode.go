@@ -10,6 +10,9 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/hookshot-dev/hookshot/executor"
+	"github.com/hookshot-dev/hookshot/matcher"
 )
 
 // readBody reads at most max bytes of the body: a larger body is cut off at
@@ -32,18 +35,56 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, *Probl
 // all of them, not just the first. Fields absent from the body keep the
 // values v already holds, which is what a PUT merge needs. It returns 400/7
 // for text that is not JSON and 400/8 naming the fields otherwise.
-func decodeStrict(body []byte, v any) *Problem {
+//
+// When the body has such fields, check (if not nil) runs on what could be
+// decoded and its schema-level findings are added, so one answer names every
+// bad field; fields already named by the decoding are not named twice.
+func decodeStrict(body []byte, v any, check func() []Invalid) *Problem {
 	if !json.Valid(body) {
 		return problem(7)
 	}
 	var bad []Invalid
 	decodeValue(bytes.TrimSpace(body), reflect.ValueOf(v).Elem(), "", &bad)
-	if len(bad) > 0 {
-		p := problem(8).fields(bad...)
-		p.SchemaValidationFailure = describe(bad)
-		return p
+	if len(bad) == 0 {
+		return nil
 	}
-	return nil
+	if check != nil {
+		named := map[string]bool{}
+		for _, b := range bad {
+			named[b.Name] = true
+		}
+		for _, f := range check() {
+			if !named[f.Name] {
+				bad = append(bad, f)
+			}
+		}
+	}
+	p := problem(8).fields(bad...)
+	p.SchemaValidationFailure = describe(bad)
+	return p
+}
+
+// schemaFields are the schema-level invalid fields of a validation error
+// (rules beyond the schema are left for after decoding succeeds).
+func schemaFields(err error) []Invalid {
+	var out []Invalid
+	var me *matcher.ValidationError
+	var xe *executor.ValidationError
+	switch {
+	case errors.As(err, &me):
+		for _, f := range me.Fields {
+			if !f.Extended {
+				out = append(out, Invalid{f.Field, f.Reason})
+			}
+		}
+	case errors.As(err, &xe):
+		for _, f := range xe.Fields {
+			if !f.Extended {
+				out = append(out, Invalid{f.Field, f.Reason})
+			}
+		}
+	}
+	return out
 }
 
 func describe(bad []Invalid) string {

@@ -16,7 +16,7 @@ func FuzzDecodeBodies(f *testing.F) {
 	f.Add([]byte(`{"metadata":null,"arguments":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, v := range []any{&hookBody{}, &sourceBody{}, &appBody{}, &overrideBody{}} {
-			p := decodeStrict(data, v)
+			p := decodeStrict(data, v, nil)
 			if p == nil {
 				if !json.Valid(data) {
 					t.Fatalf("accepted invalid JSON %q", data)

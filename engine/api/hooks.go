@@ -110,7 +110,7 @@ func (s *Server) createHook(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	var body hookBody
-	if p := decodeStrict(raw, &body); p != nil {
+	if p := decodeStrict(raw, &body, func() []Invalid { return schemaFields(body.ExecutionHook.Validate()) }); p != nil {
 		return p
 	}
 	if body.ID != "" {
@@ -156,7 +156,7 @@ func (s *Server) updateHook(w http.ResponseWriter, r *http.Request) *Problem {
 	// keep their stored values.
 	body := hookBody{ExecutionHook: old.Value.Hook}
 	body.Type, body.Version = "", ""
-	if p := decodeStrict(raw, &body); p != nil {
+	if p := decodeStrict(raw, &body, func() []Invalid { return schemaFields(body.ExecutionHook.Validate()) }); p != nil {
 		return p
 	}
 	if body.ID != id {

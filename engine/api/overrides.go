@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/matcher"
 )
 
 const (
@@ -23,7 +24,9 @@ type overrideBody struct {
 	Metadata        *metadataBody `json:"metadata"`
 }
 
-func (b *overrideBody) check(create bool) *Problem {
+func (b *overrideBody) check(create bool) *Problem { return schemaProblem(b.invalid(create)) }
+
+func (b *overrideBody) invalid(create bool) []Invalid {
 	var bad []Invalid
 	if b.Type != overrideMediaType {
 		bad = append(bad, Invalid{"type", `must be "` + overrideMediaType + `"`})
@@ -34,12 +37,13 @@ func (b *overrideBody) check(create bool) *Problem {
 	if create && b.ID != "" {
 		bad = append(bad, Invalid{"id", "unknown field: the server assigns the id"})
 	}
-	if len(bad) == 0 {
-		return nil
+	if b.Enabled != "true" && b.Enabled != "false" {
+		bad = append(bad, Invalid{"enabled", `must be "true" or "false"`})
 	}
-	p := problem(8).fields(bad...)
-	p.SchemaValidationFailure = describe(bad)
-	return p
+	if !matcher.ValidIdentifier(b.ExecutionHookID) {
+		bad = append(bad, Invalid{"executionHookID", "must conform to the Astra Identifier Schema"})
+	}
+	return bad
 }
 
 func overrideView(o *store.Override) map[string]any {
@@ -94,7 +98,7 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request) *Problem
 		return p
 	}
 	var body overrideBody
-	if p := decodeStrict(raw, &body); p != nil {
+	if p := decodeStrict(raw, &body, func() []Invalid { return body.invalid(true) }); p != nil {
 		return p
 	}
 	if p := body.check(true); p != nil {
@@ -127,7 +131,7 @@ func (s *Server) updateOverride(w http.ResponseWriter, r *http.Request) *Problem
 		return p
 	}
 	body := overrideBody{ID: old.ID, ExecutionHookID: old.Value.ExecutionHookID, Enabled: old.Value.Enabled}
-	if p := decodeStrict(raw, &body); p != nil {
+	if p := decodeStrict(raw, &body, func() []Invalid { return body.invalid(false) }); p != nil {
 		return p
 	}
 	if p := body.check(false); p != nil {

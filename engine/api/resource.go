@@ -139,3 +139,13 @@ func sortedByID[T any](es []*store.Entry[T]) []*store.Entry[T] {
 	slices.SortFunc(es, func(a, b *store.Entry[T]) int { return strings.Compare(a.ID, b.ID) })
 	return es
 }
+
+// schemaProblem is 400/8 naming bad, or nil when bad is empty.
+func schemaProblem(bad []Invalid) *Problem {
+	if len(bad) == 0 {
+		return nil
+	}
+	p := problem(8).fields(bad...)
+	p.SchemaValidationFailure = describe(bad)
+	return p
+}

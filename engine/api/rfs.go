@@ -112,7 +112,7 @@ func (s *Server) patchMetadata(w http.ResponseWriter, r *http.Request) *rfsError
 		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.JSON", "the request body is not valid JSON")
 	}
 	var body rfsPatch
-	if p := decodeStrict(raw, &body); p != nil {
+	if p := decodeStrict(raw, &body, nil); p != nil {
 		msg := "the request body is not valid JSON"
 		if len(p.InvalidFields) > 0 {
 			msg = "invalid request body: " + describe(p.InvalidFields)

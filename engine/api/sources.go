@@ -61,7 +61,7 @@ func (s *Server) createSource(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	var body sourceBody
-	if p := decodeStrict(raw, &body); p != nil {
+	if p := decodeStrict(raw, &body, func() []Invalid { return schemaFields(body.HookSource.Validate()) }); p != nil {
 		return p
 	}
 	// Not in hookSource_1.0_post_request_body: the server sets them, or a
@@ -104,7 +104,7 @@ func (s *Server) updateSource(w http.ResponseWriter, r *http.Request) *Problem {
 	}
 	body := sourceBody{HookSource: old.Value.Source}
 	body.Type, body.Version, body.SourceMD5Checksum = "", "", ""
-	if p := decodeStrict(raw, &body); p != nil {
+	if p := decodeStrict(raw, &body, func() []Invalid { return schemaFields(body.HookSource.Validate()) }); p != nil {
 		return p
 	}
 	if body.ID != id {
