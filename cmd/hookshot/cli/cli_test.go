@@ -203,3 +203,33 @@ func TestServerServesTheAPI(t *testing.T) {
 		t.Fatalf("no token: %d", res.StatusCode)
 	}
 }
+
+// A token made with `hookshot tokens create` works against the API at once,
+// within its account and role.
+func TestTokensCreate(t *testing.T) {
+	url, apiURL := startServerWithAPI(t)
+	code, out, errOut := run(t, context.Background(), "tokens", "create", "--nats-url", url, "--account", "payroll", "--role", "viewer")
+	secret := strings.TrimSpace(out)
+	if code != 0 || !strings.HasPrefix(secret, "hs_") {
+		t.Fatalf("tokens create: %d %q %s", code, out, errOut)
+	}
+	get := func(path string) int {
+		req, _ := http.NewRequest(http.MethodGet, apiURL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := get("/accounts/payroll/core/v1/executionHooks"); got != http.StatusOK {
+		t.Fatalf("own account: %d", got)
+	}
+	if got := get("/accounts/default/core/v1/executionHooks"); got != http.StatusNotFound {
+		t.Fatalf("another account: %d", got)
+	}
+	if code, _, _ := run(t, context.Background(), "tokens", "create", "--nats-url", url, "--role", "owner"); code != cli.ExitError {
+		t.Fatal("unknown role accepted")
+	}
+}
