@@ -75,6 +75,8 @@ type Engine struct {
 	overridesMu sync.Mutex
 	overrides   map[string]store.Override // by <account>.<id>
 
+	lifecycleHealth, resultsHealth *loopHealth
+
 	plansMu sync.Mutex
 	plans   map[string]*StageRecord // immutable plans by stage key
 
@@ -103,7 +105,14 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		index: matcher.NewIndex(cfg.Matcher), runs: runs{kv}, plans: map[string]*StageRecord{},
 		overrides: map[string]store.Override{}, pinned: map[string]store.HookVersion{},
 		hooksSeen: newWatermark(), overridesSeen: newWatermark(),
+		lifecycleHealth: newLoopHealth(), resultsHealth: newLoopHealth(),
 	}, nil
+}
+
+// Ready returns nil while the engine consumes lifecycle events and results,
+// else why it does not.
+func (e *Engine) Ready() error {
+	return errors.Join(e.lifecycleHealth.check("lifecycle consumer"), e.resultsHealth.check("results consumer"))
 }
 
 // Store is the resource store the engine reads hooks and sources from.
@@ -174,8 +183,10 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 	}
 
-	e.wg.Go(func() { pullLoop(runCtx, lifecycle, e.log, fixedBatch(16), e.handleLifecycle(runCtx)) })
-	e.wg.Go(func() { pullLoop(runCtx, results, e.log, fixedBatch(64), e.handleResult(runCtx)) })
+	e.wg.Go(func() {
+		pullLoop(runCtx, lifecycle, e.log, e.lifecycleHealth, fixedBatch(16), e.handleLifecycle(runCtx))
+	})
+	e.wg.Go(func() { pullLoop(runCtx, results, e.log, e.resultsHealth, fixedBatch(64), e.handleResult(runCtx)) })
 	if e.cfg.PairingTimeout > 0 {
 		e.wg.Go(func() { e.pairingWatchdog(runCtx) })
 	}

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -15,7 +17,9 @@ const fetchWait = 2 * time.Second
 // pullLoop fetches from cons until ctx ends. want returns how many messages
 // may be taken now (it may block until that is at least one, or return 0
 // when ctx ended); handle is called for each message in order.
-func pullLoop(ctx context.Context, cons jetstream.Consumer, log *zap.Logger, want func(context.Context) int, handle func(jetstream.Msg)) {
+func pullLoop(ctx context.Context, cons jetstream.Consumer, log *zap.Logger, health *loopHealth, want func(context.Context) int, handle func(jetstream.Msg)) {
+	health.set(nil)
+	defer health.set(errStopped)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		n := want(ctx)
@@ -34,7 +38,9 @@ func pullLoop(ctx context.Context, cons jetstream.Consumer, log *zap.Logger, wan
 		switch {
 		case err == nil, errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, jetstream.ErrNoMessages):
 			backoff = 100 * time.Millisecond
+			health.set(nil)
 		default:
+			health.set(err)
 			log.Warn("fetch failed", zap.String("consumer", cons.CachedInfo().Name), zap.Error(err))
 			select {
 			case <-ctx.Done():
@@ -47,3 +53,29 @@ func pullLoop(ctx context.Context, cons jetstream.Consumer, log *zap.Logger, wan
 
 // fixedBatch is a want function for loops that handle each batch in order.
 func fixedBatch(n int) func(context.Context) int { return func(context.Context) int { return n } }
+
+var errStopped = errors.New("not consuming")
+
+// loopHealth is what a pull loop last saw: nil while its fetches work.
+type loopHealth struct {
+	mu  sync.Mutex
+	err error
+}
+
+func newLoopHealth() *loopHealth { return &loopHealth{err: errStopped} }
+
+func (h *loopHealth) set(err error) {
+	h.mu.Lock()
+	h.err = err
+	h.mu.Unlock()
+}
+
+// check returns nil while the loop consumes, else why not.
+func (h *loopHealth) check(name string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return fmt.Errorf("%s: %w", name, h.err)
+	}
+	return nil
+}

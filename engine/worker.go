@@ -87,6 +87,7 @@ type Worker struct {
 	store *store.Store
 	runs  runs
 
+	health   *loopHealth
 	slots    chan struct{}
 	freed    chan struct{} // a slot came free
 	inFlight atomic.Int64
@@ -125,10 +126,13 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	}
 	return &Worker{
 		cfg: cfg, log: cfg.Logger.With(zap.String("worker", cfg.Name)), js: cfg.JS, store: st, runs: runs{kv},
-		slots: make(chan struct{}, cfg.Concurrency), freed: make(chan struct{}, 1),
+		slots: make(chan struct{}, cfg.Concurrency), freed: make(chan struct{}, 1), health: newLoopHealth(),
 		scripts: map[string][]byte{},
 	}, nil
 }
+
+// Ready returns nil while the worker pulls jobs, else why it does not.
+func (w *Worker) Ready() error { return w.health.check("jobs consumer") }
 
 // InFlight is how many hooks are running now.
 func (w *Worker) InFlight() int { return int(w.inFlight.Load()) }
@@ -155,7 +159,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	runCtx, killRuns := context.WithCancel(context.Background())
 	w.stopPull, w.killRuns, w.started = stopPull, killRuns, true
 	w.loop.Go(func() {
-		pullLoop(pullCtx, cons, w.log, w.freeSlots, func(msg jetstream.Msg) {
+		pullLoop(pullCtx, cons, w.log, w.health, w.freeSlots, func(msg jetstream.Msg) {
 			w.slots <- struct{}{}
 			w.inFlight.Add(1)
 			w.jobs.Go(func() {

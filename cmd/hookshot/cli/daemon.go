@@ -1,0 +1,407 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/hookshot-dev/hookshot/cmd/hookshot/config"
+	"github.com/hookshot-dev/hookshot/engine"
+	"github.com/hookshot-dev/hookshot/engine/api"
+	"github.com/hookshot-dev/hookshot/engine/driver"
+	"github.com/hookshot-dev/hookshot/engine/embedded"
+	"github.com/hookshot-dev/hookshot/events"
+)
+
+// Daemon roles.
+const (
+	roleServer = "server"
+	roleWorker = "worker"
+)
+
+func newServerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run Hookshot: embedded NATS JetStream, the engine, the API and a worker pool in one process",
+		Long: `Run Hookshot in one process. With no configuration it starts an embedded
+NATS JetStream server (file storage under --data-dir, clients on
+--nats-listen), provisions the streams and buckets, and runs the engine, the
+HTTP API (--api-listen) and a worker pool. With --nats-url it uses that NATS
+system instead of embedding one.
+
+Every flag is also a key of the YAML file given with --config and an
+environment variable (HOOKSHOT_...); flags win over the environment, which
+wins over the file. 'hookshot config print' shows the result.
+
+Stop it with SIGINT or SIGTERM: the API stops taking requests, workers stop
+taking jobs, running hooks may finish for --stop-grace, the rest are handed
+back for redelivery, and the process exits. SIGHUP reloads the API's TLS
+certificate; SIGUSR1 toggles debug logging.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(cmd.Flags(), os.Getenv)
+			if err != nil {
+				return err
+			}
+			return runDaemon(cmd.Context(), cfg, roleServer, cmd.ErrOrStderr())
+		},
+	}
+	config.Register(cmd.Flags())
+	return cmd
+}
+
+func newWorkerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run a worker daemon: pull jobs from NATS, run hooks, publish results",
+		Long: `Run workers only, against the NATS system of a hookshot server (--nats-url,
+default ` + DefaultNATSURL + `). Configuration as for 'hookshot server'; the API
+keys do not apply. --ops-listen serves /healthz, /readyz, /metrics and
+/admin/loglevel.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(cmd.Flags(), os.Getenv)
+			if err != nil {
+				return err
+			}
+			if cfg.NATS.URL == "" {
+				cfg.NATS.URL = DefaultNATSURL
+			}
+			cfg.Workers.Enabled = true
+			return runDaemon(cmd.Context(), cfg, roleWorker, cmd.ErrOrStderr())
+		},
+	}
+	config.Register(cmd.Flags())
+	return cmd
+}
+
+func newConfigCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Show the effective configuration"}
+	print := &cobra.Command{
+		Use:   "print",
+		Short: "Print the effective configuration (defaults, file, environment and flags) as YAML, secrets masked",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(cmd.Flags(), os.Getenv)
+			if err != nil {
+				return err
+			}
+			out, err := cfg.Print()
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(out)
+			return err
+		},
+	}
+	config.Register(print.Flags())
+	cmd.AddCommand(print)
+	return cmd
+}
+
+// daemon is one running hookshot server or worker.
+type daemon struct {
+	cfg   config.Config
+	role  string
+	log   *zap.Logger
+	level zap.AtomicLevel
+
+	srv    *embedded.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	eng    *engine.Engine
+	worker *engine.Worker
+	drv    *driver.Driver
+	tokens *api.Tokens
+
+	servers []*http.Server // API and ops listeners
+}
+
+// runDaemon starts every part the role and configuration ask for, waits for
+// ctx, and stops them in order. It returns an error only when start-up
+// failed or stopping did not finish (something may be left half done).
+func runDaemon(ctx context.Context, cfg config.Config, role string, stderr io.Writer) error {
+	log, level, err := daemonLogger(cfg.Log, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	done := make(chan struct{})
+	defer close(done)
+	configured, _ := zapcore.ParseLevel(cfg.Log.Level)
+	toggleDebugOnSIGUSR1(level, configured, log, done)
+
+	d := &daemon{cfg: cfg, role: role, log: log, level: level}
+	if err := d.start(ctx, stderr); err != nil {
+		// Start-up failed: one line says why (Main prints it); what did
+		// start is stopped without a word.
+		d.log = zap.NewNop()
+		_ = d.stop()
+		return err
+	}
+	log.Info("hookshot ready", zap.String("role", role), zap.String("nats_url", d.nc.ConnectedUrl()),
+		zap.Bool("engine", d.eng != nil), zap.Bool("workers", d.worker != nil), zap.String("version", Version))
+	<-ctx.Done()
+	log.Info("stopping")
+	return d.stop()
+}
+
+func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
+	cfg := d.cfg
+	// Everything read from files is read before anything starts.
+	if _, err := natsOptions(cfg.NATS, d.log); err != nil {
+		return err
+	}
+	if _, err := tokenSpecs(cfg.API); err != nil {
+		return err
+	}
+	url := cfg.NATS.URL
+	if url == "" {
+		dir, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		d.srv, err = embedded.Start(embedded.Config{Listen: cfg.NATS.Listen, StoreDir: filepath.Join(dir, "jetstream")})
+		if err != nil {
+			return err
+		}
+		url = d.srv.ClientURL()
+		d.log.Info("embedded NATS JetStream started", zap.String("url", url), zap.String("data_dir", dir))
+	}
+	var err error
+	if d.nc, d.js, err = connectNATS(url, cfg.NATS, d.log); err != nil {
+		return err
+	}
+	setup, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := events.Provision(setup, d.js, events.ProvisionConfig{Replicas: cfg.NATS.Replicas}); err != nil {
+		return err
+	}
+	if d.role == roleServer {
+		if d.eng, err = engine.New(setup, engine.Config{JS: d.js, Logger: d.log, PairingTimeout: cfg.Engine.PairingTimeout.D()}); err != nil {
+			return err
+		}
+		if err := d.eng.Start(setup); err != nil {
+			return err
+		}
+	}
+	if cfg.Workers.Enabled {
+		d.worker, err = engine.NewWorker(setup, engine.WorkerConfig{JS: d.js, Logger: d.log,
+			Concurrency: cfg.Workers.Concurrency, AckWait: cfg.Workers.AckWait.D(), MaxAttempts: cfg.Workers.MaxAttempts})
+		if err != nil {
+			return err
+		}
+		if err := d.worker.Start(setup); err != nil {
+			return err
+		}
+	}
+	ops := opsHandler(d.checks(), nil, d.level, d.isAdmin)
+	if d.role == roleServer && cfg.API.Listen != "off" && cfg.API.Listen != "" {
+		if err := d.startAPI(setup, ops, stderr); err != nil {
+			return err
+		}
+	}
+	if cfg.Ops.Listen != "off" && cfg.Ops.Listen != "" {
+		if err := d.serve("ops", cfg.Ops.Listen, ops); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checks are the readiness conditions of this daemon.
+func (d *daemon) checks() []check {
+	cs := []check{
+		{"nats", func(context.Context) error {
+			if s := d.nc.Status(); s != nats.CONNECTED {
+				return fmt.Errorf("connection %s", s)
+			}
+			return nil
+		}},
+		{"provisioned", func(ctx context.Context) error {
+			cfg := events.ProvisionConfig{}
+			for _, sc := range cfg.StreamConfigs() {
+				if _, err := d.js.Stream(ctx, sc.Name); err != nil {
+					return fmt.Errorf("stream %s: %w", sc.Name, err)
+				}
+			}
+			for _, kc := range cfg.BucketConfigs() {
+				if _, err := d.js.KeyValue(ctx, kc.Bucket); err != nil {
+					return fmt.Errorf("bucket %s: %w", kc.Bucket, err)
+				}
+			}
+			return nil
+		}},
+	}
+	if d.eng != nil {
+		cs = append(cs, check{"engine", func(context.Context) error { return d.eng.Ready() }})
+	}
+	if d.worker != nil {
+		cs = append(cs, check{"workers", func(context.Context) error { return d.worker.Ready() }})
+	}
+	return cs
+}
+
+// isAdmin reports whether the request carries an admin bearer token.
+func (d *daemon) isAdmin(r *http.Request) bool {
+	if d.tokens == nil {
+		return true // a worker's ops listener: guarded by where it listens
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	p, found := d.tokens.Lookup(r.Context(), strings.TrimSpace(token))
+	return found && p.Role == api.RoleAdmin
+}
+
+// startAPI serves the API, and the ops endpoints beside it, on api.listen.
+// With no token configured anywhere it creates the first admin token of
+// account "default" and prints it once.
+func (d *daemon) startAPI(ctx context.Context, ops http.Handler, stderr io.Writer) error {
+	specs, err := tokenSpecs(d.cfg.API)
+	if err != nil {
+		return err
+	}
+	if d.tokens, err = api.NewTokens(ctx, d.js, specs); err != nil {
+		return err
+	}
+	if any, err := d.tokens.Any(ctx); err != nil {
+		return err
+	} else if !any {
+		secret, err := d.tokens.Create(ctx, "bootstrap", "default", api.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "hookshot: no API token was configured; created an admin token for account \"default\" (shown once, keep it):\n  %s\n", secret)
+		d.log.Warn("created the first admin token for account default; it was printed on stderr once")
+	}
+	if d.drv, err = driver.New(ctx, driver.Config{JS: d.js, Logger: d.log.Named("driver")}); err != nil {
+		return err
+	}
+	handler, err := api.New(api.Config{Store: d.eng.Store(), Tokens: d.tokens, Matcher: d.eng.Index(), Actions: d.drv,
+		Logger: d.log.Named("api"), MaxBodyBytes: d.cfg.API.MaxBodyBytes})
+	if err != nil {
+		return err
+	}
+	if err := d.drv.Start(ctx); err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", handler)
+	for _, p := range []string{"/readyz", "/metrics", "/admin/loglevel"} {
+		mux.Handle(p, ops)
+	}
+	return d.serve("api", d.cfg.API.Listen, mux)
+}
+
+// tokenSpecs gathers the configured tokens from the configuration and the
+// tokens file.
+func tokenSpecs(c config.API) ([]api.TokenSpec, error) {
+	var out []api.TokenSpec
+	for _, t := range c.Tokens {
+		spec, err := api.ParseTokenSpec(strings.TrimSpace(string(t)))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, spec)
+	}
+	if c.TokensFile != "" {
+		b, err := os.ReadFile(c.TokensFile)
+		if err != nil {
+			return nil, fmt.Errorf("api.tokensFile: %w", err)
+		}
+		var file []api.TokenSpec
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&file); err != nil {
+			return nil, fmt.Errorf("api.tokensFile %s: %w", c.TokensFile, err)
+		}
+		out = append(out, file...)
+	}
+	return out, nil
+}
+
+// serve listens on addr and serves h until stop.
+func (d *daemon) serve(name, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s listener %s: %w", name, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	d.servers = append(d.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error(name+" listener", zap.Error(err))
+		}
+	}()
+	d.log.Info(name+" listening", zap.String("url", "http://"+ln.Addr().String()))
+	return nil
+}
+
+// stop shuts everything down in order: listeners first (no new requests),
+// then the driver, the workers (running hooks get stop-grace, then are
+// handed back), the engine, NATS. It reports what did not stop in time.
+func (d *daemon) stop() error {
+	var errs []error
+	deadline := func(dur time.Duration) (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), dur)
+	}
+	for _, s := range d.servers {
+		ctx, cancel := deadline(10 * time.Second)
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		cancel()
+	}
+	if d.drv != nil {
+		ctx, cancel := deadline(10 * time.Second)
+		if err := d.drv.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+	}
+	if d.worker != nil {
+		ctx, cancel := deadline(d.cfg.Workers.StopGrace.D())
+		if err := d.worker.Stop(ctx); err != nil {
+			// Hooks cut short were handed back for redelivery: nothing is lost.
+			d.log.Warn("workers stopped with hooks handed back", zap.Error(err))
+		}
+		cancel()
+	}
+	if d.eng != nil {
+		ctx, cancel := deadline(10 * time.Second)
+		if err := d.eng.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+	}
+	if d.nc != nil {
+		d.nc.Close()
+	}
+	if d.srv != nil {
+		ctx, cancel := deadline(10 * time.Second)
+		d.srv.Shutdown(ctx)
+		cancel()
+	}
+	if err := errors.Join(errs...); err != nil {
+		d.log.Error("stopped, but not cleanly", zap.Error(err))
+		return err
+	}
+	d.log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/term"
+
+	"github.com/hookshot-dev/hookshot/cmd/hookshot/config"
+)
+
+// daemonLogger builds the daemon's logger: JSON, or console on a terminal
+// with format auto; its level can change at run time through the returned
+// AtomicLevel (SIGUSR1, PUT /admin/loglevel).
+func daemonLogger(c config.Log, out io.Writer) (*zap.Logger, zap.AtomicLevel, error) {
+	level, err := zap.ParseAtomicLevel(c.Level)
+	if err != nil {
+		return nil, level, err
+	}
+	console := c.Format == "console"
+	if c.Format == "auto" {
+		f, ok := out.(*os.File)
+		console = ok && term.IsTerminal(int(f.Fd()))
+	}
+	var enc zapcore.Encoder
+	if console {
+		ec := zap.NewDevelopmentEncoderConfig()
+		ec.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		enc = zapcore.NewConsoleEncoder(ec)
+	} else {
+		ec := zap.NewProductionEncoderConfig()
+		ec.EncodeTime = zapcore.ISO8601TimeEncoder
+		enc = zapcore.NewJSONEncoder(ec)
+	}
+	core := zapcore.NewCore(enc, zapcore.AddSync(out), level)
+	return zap.New(core, zap.AddCaller(), zap.ErrorOutput(zapcore.AddSync(out))), level, nil
+}
+
+// toggleDebugOnSIGUSR1 switches the level to debug on SIGUSR1 and back to
+// the configured level on the next one, until done is closed.
+func toggleDebugOnSIGUSR1(level zap.AtomicLevel, configured zapcore.Level, log *zap.Logger, done <-chan struct{}) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	go func() {
+		defer signal.Stop(sig)
+		for {
+			select {
+			case <-done:
+				return
+			case <-sig:
+				next := zapcore.DebugLevel
+				if level.Level() == zapcore.DebugLevel {
+					next = configured
+				}
+				level.SetLevel(next)
+				log.Info("log level changed by SIGUSR1", zap.Stringer("level", next))
+			}
+		}
+	}()
+}
