@@ -30,7 +30,7 @@ type Config struct {
 
 // Log configures logging.
 type Log struct {
-	Level  string `yaml:"level" flag:"log-level" usage:"debug, info, warn or error; change it at run time with SIGUSR1 (cycles) or PUT /admin/loglevel"`
+	Level  string `yaml:"level" flag:"log-level" usage:"debug, info, warn or error; change it at run time with SIGUSR1 (toggles debug) or PUT /admin/loglevel"`
 	Format string `yaml:"format" flag:"log-format" usage:"json, console, or auto (console on a terminal, JSON otherwise)"`
 }
 

@@ -152,3 +152,19 @@ func TestKeysHaveFlagsAndEnv(t *testing.T) {
 		}
 	}
 }
+
+// docs/configuration.md lists every key with its flag and variable.
+func TestDocumentationListsEveryKey(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range config.Keys() {
+		for _, want := range []string{"`" + k.Path + "`", k.Flag, k.Env} {
+			if want != "" && !strings.Contains(string(doc), want) {
+				t.Errorf("docs/configuration.md does not mention %s (key %s)", want, k.Path)
+			}
+		}
+	}
+}
