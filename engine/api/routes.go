@@ -33,6 +33,7 @@ func (s *Server) register() {
 	s.handle("/v1/private-hooks/{hook_name}/metadata", rfs, true, map[string]handlerFunc{patch: s.rfsHandler(true, s.patchMetadata)})
 	s.handle("/v1/private-hooks/{hook_name}", rfs, true, map[string]handlerFunc{get: s.rfsHandler(false, s.getPrivateHook)})
 	s.handle("/healthz", public, false, map[string]handlerFunc{get: s.healthz})
+	s.handle("/openapi.json", public, false, map[string]handlerFunc{get: s.openapi})
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) *Problem {
