@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hookshot-dev/hookshot/engine/driver"
+	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/matcher"
 )
 
@@ -223,6 +224,7 @@ func (s *Server) createAction(k actionKind) handlerFunc {
 		}
 		a, rev, err := acts.Create(r.Context(), driver.Action{
 			Account: account, AppID: app, Name: body.Name, Kind: k.kind, SnapshotID: body.SnapshotID, BucketID: body.BucketID,
+			Metadata: store.Metadata{Labels: body.Metadata.labels()},
 		}, principalOf(r).ID)
 		var ve *driver.ValidationError
 		switch {

@@ -50,6 +50,9 @@ func appView(a *store.App, version string) map[string]any {
 }
 
 func (s *Server) listApps(w http.ResponseWriter, r *http.Request) *Problem {
+	if _, p := resourceVersion(r, "", appVersions); p != nil {
+		return p
+	}
 	entries, err := s.store.Apps.List(r.Context(), r.PathValue("account_id"))
 	if err != nil {
 		return s.errProblem(r, err, false)
@@ -65,6 +68,9 @@ func (s *Server) getApp(w http.ResponseWriter, r *http.Request) *Problem {
 	e, err := s.store.Apps.Get(r.Context(), r.PathValue("account_id"), r.PathValue("app_id"))
 	if err != nil {
 		return problem(1)
+	}
+	if _, p := resourceVersion(r, "", appVersions); p != nil {
+		return p
 	}
 	fetched(w, e.Revision, appMediaType, appView(&e.Value, "1.0"))
 	return nil

@@ -16,12 +16,15 @@ var overrideVersions = []string{"1.0"}
 
 // overrideBody is an executionHookOverride POST or PUT body.
 type overrideBody struct {
-	Type            string        `json:"type"`
-	Version         string        `json:"version"`
-	ID              string        `json:"id"`
-	ExecutionHookID string        `json:"executionHookID"`
-	Enabled         string        `json:"enabled"`
-	Metadata        *metadataBody `json:"metadata"`
+	Type            string `json:"type"`
+	Version         string `json:"version"`
+	ID              string `json:"id"`
+	ExecutionHookID string `json:"executionHookID"`
+	Enabled         string `json:"enabled"`
+	// AppID is read only: accepted so a GET body can be sent back, and must
+	// be the app of the path.
+	AppID    string        `json:"appID"`
+	Metadata *metadataBody `json:"metadata"`
 }
 
 func (b *overrideBody) check(create bool) *Problem { return schemaProblem(b.invalid(create)) }
@@ -36,6 +39,9 @@ func (b *overrideBody) invalid(create bool) []Invalid {
 	}
 	if create && b.ID != "" {
 		bad = append(bad, Invalid{"id", "unknown field: the server assigns the id"})
+	}
+	if create && b.AppID != "" {
+		bad = append(bad, Invalid{"appID", "unknown field: the app is the request path's"})
 	}
 	if b.Enabled != "true" && b.Enabled != "false" {
 		bad = append(bad, Invalid{"enabled", `must be "true" or "false"`})
@@ -66,6 +72,9 @@ func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request) *Problem 
 	if p != nil {
 		return p
 	}
+	if _, p := resourceVersion(r, "", overrideVersions); p != nil {
+		return p
+	}
 	entries, err := s.store.Overrides.List(r.Context(), r.PathValue("account_id"))
 	if err != nil {
 		return s.errProblem(r, err, false)
@@ -82,6 +91,9 @@ func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request) *Problem 
 func (s *Server) getOverride(w http.ResponseWriter, r *http.Request) *Problem {
 	e, p := s.override(r)
 	if p != nil {
+		return p
+	}
+	if _, p := resourceVersion(r, "", overrideVersions); p != nil {
 		return p
 	}
 	fetched(w, e.Revision, overrideMediaType, overrideView(&e.Value))
@@ -139,6 +151,9 @@ func (s *Server) updateOverride(w http.ResponseWriter, r *http.Request) *Problem
 	}
 	if body.ID != old.ID {
 		return problem(9).fields(Invalid{"id", "must be the id of the request path, " + old.ID})
+	}
+	if body.AppID != "" && body.AppID != old.Value.AppID {
+		return problem(9).fields(Invalid{"appID", "must be the app of the request path, " + old.Value.AppID})
 	}
 	e, err := s.store.UpdateOverride(r.Context(), r.PathValue("account_id"), store.Override{
 		ID: old.ID, AppID: old.Value.AppID, ExecutionHookID: body.ExecutionHookID, Enabled: body.Enabled, Metadata: store.Metadata{Labels: body.Metadata.labels()},

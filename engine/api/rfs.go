@@ -139,11 +139,11 @@ func (s *Server) patchMetadata(w http.ResponseWriter, r *http.Request) *rfsError
 	if e.Value.Hook.HookType == matcher.HookTypeNetApp && principalOf(r).Role < RoleAdmin {
 		return rfsErr(http.StatusForbidden, "HOOKSHOT.403", "netapp hooks are read only")
 	}
-	rev := e.Revision
-	if h := strings.TrimSpace(r.Header.Get("If-Match")); h != "" && h != "*" && strings.TrimPrefix(h, "W/") != etag(rev) {
+	rev, p := ifMatch(r, e.Revision)
+	if p != nil {
 		return rfsErr(http.StatusConflict, "HOOKSHOT.409.UPDATED", "the private hook has been updated")
 	}
-	_, err := s.store.PatchHook(r.Context(), principalOf(r).Account, e.ID, rev, principalOf(r).ID, func(rec *store.HookRecord) error {
+	next, err := s.store.PatchHook(r.Context(), principalOf(r).Account, e.ID, rev, principalOf(r).ID, func(rec *store.HookRecord) error {
 		if body.HookDescription != nil {
 			rec.Hook.Description = *body.HookDescription
 		}
@@ -173,6 +173,7 @@ func (s *Server) patchMetadata(w http.ResponseWriter, r *http.Request) *rfsError
 		s.internal(r, err)
 		return rfsErr(http.StatusInternalServerError, "HOOKSHOT.500", "internal server error")
 	}
+	w.Header().Set("ETag", etag(next.Revision))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -180,13 +181,22 @@ func (s *Server) patchMetadata(w http.ResponseWriter, r *http.Request) *rfsError
 // privateHookView is a Hookshot extension: the RFS view of a hook with its
 // versions, GET /v1/private-hooks/{hook_name}.
 type privateHookView struct {
-	HookID          string              `json:"hook_id"`
-	HookName        string              `json:"hook_name"`
-	HookDescription string              `json:"hook_description"`
-	DefaultVersion  string              `json:"default_version"`
-	Configuration   map[string]string   `json:"configuration"`
-	Versions        []store.HookVersion `json:"versions"`
-	UpdateTime      string              `json:"update_time"`
+	HookID          string               `json:"hook_id"`
+	HookName        string               `json:"hook_name"`
+	HookDescription string               `json:"hook_description"`
+	DefaultVersion  string               `json:"default_version"`
+	Configuration   map[string]string    `json:"configuration"`
+	Versions        []privateHookVersion `json:"versions"`
+	UpdateTime      string               `json:"update_time"`
+}
+
+// privateHookVersion is one version, in RFS's snake_case.
+type privateHookVersion struct {
+	Version           string   `json:"version"`
+	HookSourceID      string   `json:"hook_source_id"`
+	SourceMD5Checksum string   `json:"source_md5_checksum"`
+	Arguments         []string `json:"arguments"`
+	CreateTime        string   `json:"create_time"`
 }
 
 func (s *Server) getPrivateHook(w http.ResponseWriter, r *http.Request) *rfsError {
@@ -199,11 +209,20 @@ func (s *Server) getPrivateHook(w http.ResponseWriter, r *http.Request) *rfsErro
 	if !h.IsEnabled() {
 		stacks = "NONE"
 	}
+	versions := make([]privateHookVersion, 0, len(e.Value.Versions))
+	for _, v := range e.Value.Versions {
+		args := v.Arguments
+		if args == nil {
+			args = []string{}
+		}
+		versions = append(versions, privateHookVersion{Version: v.Version, HookSourceID: v.HookSourceID,
+			SourceMD5Checksum: v.SourceMD5Checksum, Arguments: args, CreateTime: v.Created})
+	}
 	w.Header().Set("ETag", etag(e.Revision))
 	writeJSON(w, http.StatusOK, "", privateHookView{
 		HookID: e.ID, HookName: h.Name, HookDescription: h.Description, DefaultVersion: e.Value.DefaultVersion,
 		Configuration: map[string]string{"target_stacks": stacks, "failure_mode": h.EffectiveFailureMode()},
-		Versions:      e.Value.Versions, UpdateTime: e.Value.Metadata.ModificationTimestamp,
+		Versions:      versions, UpdateTime: e.Value.Metadata.ModificationTimestamp,
 	})
 	return nil
 }

@@ -67,8 +67,7 @@ type Route struct {
 	Pattern string
 	Methods []string
 	// Scope is "account" (account_id in the path, token of that account),
-	// "token" (any valid token), "rfs" (the handler authenticates, answering
-	// RFS errors) or "public".
+	// "rfs" (the handler authenticates, answering RFS errors) or "public".
 	Scope string
 	// Item is true for a single resource (404/1 when absent), false for a
 	// collection (404/2).
@@ -104,6 +103,9 @@ func (s *Server) handle(pattern, scope string, item bool, methods map[string]han
 	allow := strings.Join(names, ", ")
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		h, ok := methods[r.Method]
+		if !ok && r.Method == http.MethodHead {
+			h, ok = methods[http.MethodGet] // net/http drops the body
+		}
 		if !ok {
 			w.Header().Set("Allow", allow)
 			if scope == "rfs" {
@@ -113,7 +115,7 @@ func (s *Server) handle(pattern, scope string, item bool, methods map[string]han
 			problem(69).write(w, r)
 			return
 		}
-		if scope == "account" || scope == "token" {
+		if scope == "account" {
 			if p := s.authenticate(r, scope, item); p != nil {
 				p.write(w, r)
 				return
