@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/events"
 )
 
@@ -25,6 +26,9 @@ func (e *Engine) handleResult(ctx context.Context) func(jetstream.Msg) {
 			return
 		}
 		log := e.log.With(zap.String("run_id", r.RunID), zap.String("execution_id", r.ExecutionID), zap.String("hook_id", r.HookID))
+		if redelivered(msg) {
+			e.cfg.Metrics.Redelivered(metrics.RedeliveryResult)
+		}
 		if err := e.recordResult(ctx, r, log); err != nil {
 			log.Warn("execution result not processed, will retry", zap.Error(err))
 			_ = msg.NakWithDelay(time.Second)
@@ -44,6 +48,7 @@ func (e *Engine) recordResult(ctx context.Context, r *events.ExecutionResult, lo
 	}
 	if created {
 		log.Info("execution finished", zap.String("status", r.Status), zap.Int("exit_code", r.ExitCode), zap.Int("attempt", r.Attempt))
+		e.cfg.Metrics.ExecutionFinished(r.Action, r.Stage, metrics.Outcome(r), time.Duration(r.DurationMillis)*time.Millisecond)
 	} else if stored.Attempt != r.Attempt {
 		log.Info("duplicate execution result ignored", zap.Int("attempt", r.Attempt), zap.Int("recorded_attempt", stored.Attempt))
 	}
@@ -166,6 +171,7 @@ func (e *Engine) finalize(ctx context.Context, rec *StageRecord) (*events.StageR
 		return nil, err
 	}
 	if created {
+		e.cfg.Metrics.StageFinished(ev.Action, ev.Stage, sr.HookState, sr.AbortAction)
 		e.log.Info("stage finished", zap.String("run_id", ev.RunID), zap.String("app_id", ev.AppID),
 			zap.String("action", ev.Action), zap.String("stage", ev.Stage),
 			zap.String("hook_state", sr.HookState), zap.Bool("abort_action", sr.AbortAction), zap.Int("executions", len(sr.Executions)))

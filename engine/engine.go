@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/matcher"
@@ -23,6 +24,8 @@ type Config struct {
 	JS jetstream.JetStream
 	// Logger defaults to a no-op logger.
 	Logger *zap.Logger
+	// Metrics records executions, stages and redeliveries; nil records nothing.
+	Metrics *metrics.Metrics
 	// Matcher configures criteria evaluation (regex match timeout, cache).
 	Matcher matcher.Config
 	// AckWait is how long the engine's consumers wait for an ack before

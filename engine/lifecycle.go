@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
 )
@@ -33,6 +34,9 @@ func (e *Engine) handleLifecycle(ctx context.Context) func(jetstream.Msg) {
 		}
 		log := e.log.With(zap.String("run_id", ev.RunID), zap.String("app_id", ev.AppID),
 			zap.String("action", ev.Action), zap.String("stage", ev.Stage))
+		if redelivered(msg) {
+			e.cfg.Metrics.Redelivered(metrics.RedeliveryLifecycle)
+		}
 		if err := e.startStage(ctx, ev, log); err != nil {
 			// Transient (NATS, KV): leave it to redelivery after a pause.
 			log.Warn("lifecycle event not processed, will retry", zap.Error(err))

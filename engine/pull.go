@@ -54,6 +54,12 @@ func pullLoop(ctx context.Context, cons jetstream.Consumer, log *zap.Logger, hea
 // fixedBatch is a want function for loops that handle each batch in order.
 func fixedBatch(n int) func(context.Context) int { return func(context.Context) int { return n } }
 
+// redelivered reports whether msg was delivered before.
+func redelivered(msg jetstream.Msg) bool {
+	md, err := msg.Metadata()
+	return err == nil && md.NumDelivered > 1
+}
+
 var errStopped = errors.New("not consuming")
 
 // loopHealth is what a pull loop last saw: nil while its fetches work.

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
@@ -28,6 +29,8 @@ type WorkerConfig struct {
 	Runner executor.Runner
 	// Logger defaults to a no-op logger.
 	Logger *zap.Logger
+	// Metrics records hooks in flight and redeliveries; nil records nothing.
+	Metrics *metrics.Metrics
 	// Name identifies the worker in results and logs. Defaults to host:pid.
 	Name string
 	// Concurrency is how many hooks run at once. Defaults to the number of CPUs.
@@ -162,7 +165,9 @@ func (w *Worker) Start(ctx context.Context) error {
 		pullLoop(pullCtx, cons, w.log, w.health, w.freeSlots, func(msg jetstream.Msg) {
 			w.slots <- struct{}{}
 			w.inFlight.Add(1)
+			w.cfg.Metrics.ExecutionStarted()
 			w.jobs.Go(func() {
+				defer w.cfg.Metrics.ExecutionDone()
 				defer func() {
 					<-w.slots
 					w.inFlight.Add(-1)
@@ -233,6 +238,9 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	attempt := 1
 	if md, err := msg.Metadata(); err == nil {
 		attempt = int(md.NumDelivered)
+	}
+	if attempt > 1 {
+		w.cfg.Metrics.Redelivered(metrics.RedeliveryJob)
 	}
 	res := &events.ExecutionResult{
 		ExecutionID: job.ExecutionID, RunID: job.RunID, AccountID: job.AccountID, AppID: job.AppID,

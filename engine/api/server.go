@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/matcher"
@@ -34,6 +35,8 @@ type Config struct {
 	Actions Actions
 	// Logger defaults to a no-op logger.
 	Logger *zap.Logger
+	// Metrics records requests by route, method and status; nil records nothing.
+	Metrics *metrics.Metrics
 	// MaxBodyBytes bounds request bodies. Defaults to 1 MiB (a hook source
 	// is at most 128 KiB of base64).
 	MaxBodyBytes int64
@@ -184,6 +187,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		s.log.Info("request", fields...)
+		s.cfg.Metrics.APIRequest(r.Pattern, r.Method, cmp.Or(sw.status, 200), time.Since(start))
 	}()
 	s.mux.ServeHTTP(sw, r)
 }

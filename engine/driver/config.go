@@ -12,6 +12,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+
+	"github.com/hookshot-dev/hookshot/engine/metrics"
 )
 
 // Performer takes the data-protection action itself: the snapshot, the
@@ -53,6 +55,8 @@ type Config struct {
 	JS jetstream.JetStream
 	// Logger defaults to a no-op logger.
 	Logger *zap.Logger
+	// Metrics records finished actions; nil records nothing.
+	Metrics *metrics.Metrics
 	// Performer takes the action between the pre and post stages. Defaults
 	// to NoopPerformer.
 	Performer Performer

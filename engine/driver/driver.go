@@ -192,6 +192,27 @@ func (d *Driver) List(ctx context.Context, account, appID string, kind Kind) ([]
 	return out, nil
 }
 
+// CountByState counts the actions of every account by state, for the
+// hookshot_actions gauge.
+func (d *Driver) CountByState(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{StatePending: 0, StateRunning: 0, StateCompleted: 0, StateFailed: 0}
+	lister, err := d.kv.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("driver: count actions: %w", err)
+	}
+	for k := range lister.Keys() {
+		a, _, err := d.get(ctx, k)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[a.State]++
+	}
+	return out, nil
+}
+
 // Delete removes a terminal action. A pending or running one is refused
 // with ErrRunning: its post stages are still owed.
 func (d *Driver) Delete(ctx context.Context, account, id string) error {
@@ -295,6 +316,9 @@ func (d *Driver) update(ctx context.Context, a *Action, rev uint64) (uint64, err
 			return 0, fmt.Errorf("action %s: %w", a.ID, ErrConflict)
 		}
 		return 0, fmt.Errorf("driver: update action %s: %w", a.ID, err)
+	}
+	if a.Terminal() {
+		d.cfg.Metrics.ActionFinished(string(a.Kind), a.State)
 	}
 	return newRev, nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/api"
 	"github.com/hookshot-dev/hookshot/engine/driver"
 	"github.com/hookshot-dev/hookshot/engine/embedded"
+	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/events"
 )
 
@@ -120,13 +121,14 @@ type daemon struct {
 	log   *zap.Logger
 	level zap.AtomicLevel
 
-	srv    *embedded.Server
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	eng    *engine.Engine
-	worker *engine.Worker
-	drv    *driver.Driver
-	tokens *api.Tokens
+	srv     *embedded.Server
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	eng     *engine.Engine
+	worker  *engine.Worker
+	drv     *driver.Driver
+	tokens  *api.Tokens
+	metrics *metrics.Metrics
 
 	servers []*http.Server // API and ops listeners
 }
@@ -145,7 +147,7 @@ func runDaemon(ctx context.Context, cfg config.Config, role string, stderr io.Wr
 	configured, _ := zapcore.ParseLevel(cfg.Log.Level)
 	toggleDebugOnSIGUSR1(level, configured, log, done)
 
-	d := &daemon{cfg: cfg, role: role, log: log, level: level}
+	d := &daemon{cfg: cfg, role: role, log: log, level: level, metrics: metrics.New()}
 	if err := d.start(ctx, stderr); err != nil {
 		// Start-up failed: one line says why (Main prints it); what did
 		// start is stopped without a word.
@@ -192,7 +194,7 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 		return err
 	}
 	if d.role == roleServer {
-		if d.eng, err = engine.New(setup, engine.Config{JS: d.js, Logger: d.log, PairingTimeout: cfg.Engine.PairingTimeout.D()}); err != nil {
+		if d.eng, err = engine.New(setup, engine.Config{JS: d.js, Logger: d.log, Metrics: d.metrics, PairingTimeout: cfg.Engine.PairingTimeout.D()}); err != nil {
 			return err
 		}
 		if err := d.eng.Start(setup); err != nil {
@@ -200,7 +202,7 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 		}
 	}
 	if cfg.Workers.Enabled {
-		d.worker, err = engine.NewWorker(setup, engine.WorkerConfig{JS: d.js, Logger: d.log,
+		d.worker, err = engine.NewWorker(setup, engine.WorkerConfig{JS: d.js, Logger: d.log, Metrics: d.metrics,
 			Concurrency: cfg.Workers.Concurrency, AckWait: cfg.Workers.AckWait.D(), MaxAttempts: cfg.Workers.MaxAttempts})
 		if err != nil {
 			return err
@@ -209,7 +211,8 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 			return err
 		}
 	}
-	ops := opsHandler(d.checks(), nil, d.level, d.isAdmin)
+	d.metrics.SetQueueStats(metrics.JetStreamQueueStats(d.js))
+	ops := opsHandler(d.checks(), d.metrics.Handler(), d.level, d.isAdmin)
 	if d.role == roleServer && cfg.API.Listen != "off" && cfg.API.Listen != "" {
 		if err := d.startAPI(setup, ops, stderr); err != nil {
 			return err
@@ -290,11 +293,12 @@ func (d *daemon) startAPI(ctx context.Context, ops http.Handler, stderr io.Write
 		fmt.Fprintf(stderr, "hookshot: no API token was configured; created an admin token for account \"default\" (shown once, keep it):\n  %s\n", secret)
 		d.log.Warn("created the first admin token for account default; it was printed on stderr once")
 	}
-	if d.drv, err = driver.New(ctx, driver.Config{JS: d.js, Logger: d.log.Named("driver")}); err != nil {
+	if d.drv, err = driver.New(ctx, driver.Config{JS: d.js, Logger: d.log.Named("driver"), Metrics: d.metrics}); err != nil {
 		return err
 	}
+	d.metrics.SetActionStats(d.drv.CountByState)
 	handler, err := api.New(api.Config{Store: d.eng.Store(), Tokens: d.tokens, Matcher: d.eng.Index(), Actions: d.drv,
-		Logger: d.log.Named("api"), MaxBodyBytes: d.cfg.API.MaxBodyBytes})
+		Logger: d.log.Named("api"), Metrics: d.metrics, MaxBodyBytes: d.cfg.API.MaxBodyBytes})
 	if err != nil {
 		return err
 	}

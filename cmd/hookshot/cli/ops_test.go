@@ -10,7 +10,11 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/hookshot-dev/hookshot/engine/embedded"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 func getJSON(t *testing.T, url, token string, method string, body string) (int, map[string]any) {
@@ -116,5 +120,98 @@ func TestConfigPrint(t *testing.T) {
 	code, _, errOut = run(t, context.Background(), "server", "--nats-creds-file", filepath.Join(dir, "missing.creds"), "--nats-url", "nats://127.0.0.1:1")
 	if code != 1 || !strings.Contains(errOut, "missing.creds") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 		t.Fatalf("unreadable creds: %d %q", code, errOut)
+	}
+}
+
+// /metrics is scraped, parsed with the Prometheus text parser, and its
+// counters move after a stage runs.
+func TestMetricsMoveAfterARun(t *testing.T) {
+	url, apiURL := startServerWithAPI(t)
+	scrape := func() map[string]*dto.MetricFamily {
+		res, err := http.Get(apiURL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := parser.TextToMetricFamilies(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fams
+	}
+	sum := func(fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+		total := 0.0
+		f := fams[name]
+		if f == nil {
+			return 0
+		}
+	next:
+		for _, m := range f.Metric {
+			have := map[string]string{}
+			for _, l := range m.Label {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue next
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				total += m.Counter.GetValue()
+			case m.Gauge != nil:
+				total += m.Gauge.GetValue()
+			case m.Histogram != nil:
+				total += float64(m.Histogram.GetSampleCount())
+			}
+		}
+		return total
+	}
+	before := scrape()
+	dir := t.TempDir()
+	script := filepath.Join(dir, "ok.sh")
+	if err := os.WriteFile(script, []byte("exit 0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"--nats-url", url, "--account", "metrics"}
+	code, out, errOut := run(t, context.Background(), append([]string{"sources", "put", "--name", "ok", "--script", script}, common...)...)
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	var rec struct{ Source struct{ ID string } }
+	_ = json.Unmarshal([]byte(out), &rec)
+	app := "7be5ae7c-151d-4230-ac39-ac1d0b33c2a9"
+	if code, _, errOut := run(t, context.Background(), append([]string{"hooks", "put", "--name", "m", "--app", app, "--action", "backup", "--stage", "pre", "--source", rec.Source.ID}, common...)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	inv := filepath.Join(dir, "inv.json")
+	_ = os.WriteFile(inv, []byte(`[{"namespaceName":"n","podName":"p","containerName":"c","containerImage":"i"}]`), 0o600)
+	if code, _, errOut := run(t, context.Background(), append([]string{"events", "publish", "--app", app, "--action", "backup", "--stage", "pre", "--containers", inv, "--wait"}, common...)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	waitUntil(t, 10*time.Second, "executions counted", func() bool {
+		after := scrape()
+		return sum(after, "hookshot_executions_total", map[string]string{"action": "backup", "stage": "pre", "outcome": "succeeded"})-
+			sum(before, "hookshot_executions_total", map[string]string{"action": "backup", "stage": "pre", "outcome": "succeeded"}) == 1
+	})
+	if code, _ := getJSON(t, apiURL+"/accounts/default/core/v1/hookSources", testToken, http.MethodGet, ""); code != 200 {
+		t.Fatalf("list sources: %d", code)
+	}
+	after := scrape()
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"hookshot_stage_results_total", map[string]string{"action": "backup", "stage": "pre", "hook_state": "success"}},
+		{"hookshot_execution_duration_seconds", map[string]string{"action": "backup", "stage": "pre"}},
+		{"hookshot_api_requests_total", map[string]string{"route": "/accounts/{account_id}/core/v1/hookSources", "method": "GET", "code": "200"}},
+	} {
+		if d := sum(after, c.name, c.labels) - sum(before, c.name, c.labels); d < 1 {
+			t.Errorf("%s%v moved by %v", c.name, c.labels, d)
+		}
+	}
+	if _, ok := after["hookshot_jobs_pending"]; !ok {
+		t.Error("hookshot_jobs_pending missing")
 	}
 }
