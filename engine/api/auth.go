@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -222,4 +224,31 @@ func (t *Tokens) Create(ctx context.Context, name, account string, role Role) (s
 		return "", fmt.Errorf("store token: %w", err)
 	}
 	return secret, nil
+}
+
+// CertRule maps client certificates to an account and role: a certificate
+// matches when its subject common name equals CommonName (if set) and one of
+// its organizations equals Organization (if set).
+type CertRule struct {
+	CommonName, Organization string
+	Account                  string
+	Role                     Role
+}
+
+// CertPrincipals returns a CertPrincipal function for Config: the first
+// rule a certificate matches gives its principal.
+func CertPrincipals(rules []CertRule) func(*x509.Certificate) (Principal, bool) {
+	return func(c *x509.Certificate) (Principal, bool) {
+		for _, rule := range rules {
+			if rule.CommonName != "" && rule.CommonName != c.Subject.CommonName {
+				continue
+			}
+			if rule.Organization != "" && !slices.Contains(c.Subject.Organization, rule.Organization) {
+				continue
+			}
+			sum := sha256.Sum256(c.Raw)
+			return principal("cert:"+c.Subject.CommonName, rule.Account, rule.Role, hex.EncodeToString(sum[:])), true
+		}
+		return Principal{}, false
+	}
 }

@@ -50,14 +50,16 @@ func (s *Server) rfsHandler(write bool, h func(w http.ResponseWriter, r *http.Re
 }
 
 func (s *Server) rfsGate(r *http.Request, write bool) *rfsError {
-	auth := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || strings.TrimSpace(token) == "" {
-		return rfsErr(http.StatusUnauthorized, "HOOKSHOT.401", "authentication failed: a bearer token is required")
-	}
-	p, found := s.cfg.Tokens.Lookup(r.Context(), strings.TrimSpace(token))
+	p, found := s.certPrincipal(r)
 	if !found {
-		return rfsErr(http.StatusUnauthorized, "HOOKSHOT.401", "authentication failed: the bearer token is invalid")
+		auth := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || strings.TrimSpace(token) == "" {
+			return rfsErr(http.StatusUnauthorized, "HOOKSHOT.401", "authentication failed: a bearer token is required")
+		}
+		if p, found = s.cfg.Tokens.Lookup(r.Context(), strings.TrimSpace(token)); !found {
+			return rfsErr(http.StatusUnauthorized, "HOOKSHOT.401", "authentication failed: the bearer token is invalid")
+		}
 	}
 	reqCtx(r).principal = p
 	if !s.rfs.allow(p.ID) {

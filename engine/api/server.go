@@ -3,6 +3,7 @@ package api
 import (
 	"cmp"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,9 @@ type Config struct {
 	Store *store.Store
 	// Tokens authenticates requests. Required.
 	Tokens *Tokens
+	// CertPrincipal maps a verified client certificate (mTLS) to a
+	// principal, an alternative to bearer tokens; nil disables it.
+	CertPrincipal func(*x509.Certificate) (Principal, bool)
 	// Matcher computes matchingContainers and matchingImages. Defaults to a
 	// fresh index with default settings.
 	Matcher *matcher.Index
@@ -196,6 +200,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // token belongs to the account in the path: another account's resources
 // answer 404 exactly as if they did not exist.
 func (s *Server) authenticate(r *http.Request, scope string, item bool) *Problem {
+	if p, ok := s.certPrincipal(r); ok {
+		return s.authorize(r, p, scope, item)
+	}
 	auth := r.Header.Get("Authorization")
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if auth == "" || (ok && strings.TrimSpace(token) == "") {
@@ -208,6 +215,20 @@ func (s *Server) authenticate(r *http.Request, scope string, item bool) *Problem
 	if !found {
 		return problem(4)
 	}
+	return s.authorize(r, p, scope, item)
+}
+
+// certPrincipal is the principal of a verified client certificate, when the
+// request has no bearer token and mTLS is configured.
+func (s *Server) certPrincipal(r *http.Request) (Principal, bool) {
+	if s.cfg.CertPrincipal == nil || r.Header.Get("Authorization") != "" || r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
+		return Principal{}, false
+	}
+	return s.cfg.CertPrincipal(r.TLS.VerifiedChains[0][0])
+}
+
+// authorize checks what p may do on this route.
+func (s *Server) authorize(r *http.Request, p Principal, scope string, item bool) *Problem {
 	reqCtx(r).principal = p
 	if scope == "account" && r.PathValue("account_id") != p.Account {
 		if item {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,8 +10,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,6 +28,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/driver"
 	"github.com/hookshot-dev/hookshot/engine/embedded"
 	"github.com/hookshot-dev/hookshot/engine/metrics"
+	"github.com/hookshot-dev/hookshot/engine/tlsreload"
 	"github.com/hookshot-dev/hookshot/events"
 )
 
@@ -129,8 +133,10 @@ type daemon struct {
 	drv     *driver.Driver
 	tokens  *api.Tokens
 	metrics *metrics.Metrics
+	tls     *tlsreload.Reloader // the API's certificate, when it serves HTTPS
 
 	servers []*http.Server // API and ops listeners
+	done    chan struct{}  // closed when the daemon returns
 }
 
 // runDaemon starts every part the role and configuration ask for, waits for
@@ -147,7 +153,7 @@ func runDaemon(ctx context.Context, cfg config.Config, role string, stderr io.Wr
 	configured, _ := zapcore.ParseLevel(cfg.Log.Level)
 	toggleDebugOnSIGUSR1(level, configured, log, done)
 
-	d := &daemon{cfg: cfg, role: role, log: log, level: level, metrics: metrics.New()}
+	d := &daemon{cfg: cfg, role: role, log: log, level: level, metrics: metrics.New(), done: done}
 	if err := d.start(ctx, stderr); err != nil {
 		// Start-up failed: one line says why (Main prints it); what did
 		// start is stopped without a word.
@@ -171,6 +177,19 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 	if _, err := tokenSpecs(cfg.API); err != nil {
 		return err
 	}
+	rules, err := certRules(cfg.API.ClientCerts)
+	if err != nil {
+		return err
+	}
+	if d.role == roleServer && cfg.API.TLSCert != "" && cfg.API.Listen != "off" {
+		d.tls, err = tlsreload.New(tlsreload.Config{CertFile: cfg.API.TLSCert, KeyFile: cfg.API.TLSKey,
+			ClientCAFile: cfg.API.ClientCA, RequireClientCert: cfg.API.RequireClientCert, Logger: d.log.Named("tls")})
+		if err != nil {
+			return err
+		}
+		d.tls.Start(ctx)
+		reloadOnSIGHUP(d.tls, d.log, d.done)
+	}
 	url := cfg.NATS.URL
 	if url == "" {
 		dir, err := filepath.Abs(cfg.DataDir)
@@ -184,7 +203,6 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 		url = d.srv.ClientURL()
 		d.log.Info("embedded NATS JetStream started", zap.String("url", url), zap.String("data_dir", dir))
 	}
-	var err error
 	if d.nc, d.js, err = connectNATS(url, cfg.NATS, d.log); err != nil {
 		return err
 	}
@@ -214,12 +232,12 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 	d.metrics.SetQueueStats(metrics.JetStreamQueueStats(d.js))
 	ops := opsHandler(d.checks(), d.metrics.Handler(), d.level, d.isAdmin)
 	if d.role == roleServer && cfg.API.Listen != "off" && cfg.API.Listen != "" {
-		if err := d.startAPI(setup, ops, stderr); err != nil {
+		if err := d.startAPI(setup, ops, rules, stderr); err != nil {
 			return err
 		}
 	}
 	if cfg.Ops.Listen != "off" && cfg.Ops.Listen != "" {
-		if err := d.serve("ops", cfg.Ops.Listen, ops); err != nil {
+		if err := d.serve("ops", cfg.Ops.Listen, ops, nil); err != nil {
 			return err
 		}
 	}
@@ -275,7 +293,7 @@ func (d *daemon) isAdmin(r *http.Request) bool {
 // startAPI serves the API, and the ops endpoints beside it, on api.listen.
 // With no token configured anywhere it creates the first admin token of
 // account "default" and prints it once.
-func (d *daemon) startAPI(ctx context.Context, ops http.Handler, stderr io.Writer) error {
+func (d *daemon) startAPI(ctx context.Context, ops http.Handler, rules []api.CertRule, stderr io.Writer) error {
 	specs, err := tokenSpecs(d.cfg.API)
 	if err != nil {
 		return err
@@ -297,8 +315,12 @@ func (d *daemon) startAPI(ctx context.Context, ops http.Handler, stderr io.Write
 		return err
 	}
 	d.metrics.SetActionStats(d.drv.CountByState)
-	handler, err := api.New(api.Config{Store: d.eng.Store(), Tokens: d.tokens, Matcher: d.eng.Index(), Actions: d.drv,
-		Logger: d.log.Named("api"), Metrics: d.metrics, MaxBodyBytes: d.cfg.API.MaxBodyBytes})
+	acfg := api.Config{Store: d.eng.Store(), Tokens: d.tokens, Matcher: d.eng.Index(), Actions: d.drv,
+		Logger: d.log.Named("api"), Metrics: d.metrics, MaxBodyBytes: d.cfg.API.MaxBodyBytes}
+	if d.tls != nil && len(rules) > 0 {
+		acfg.CertPrincipal = api.CertPrincipals(rules)
+	}
+	handler, err := api.New(acfg)
 	if err != nil {
 		return err
 	}
@@ -310,7 +332,48 @@ func (d *daemon) startAPI(ctx context.Context, ops http.Handler, stderr io.Write
 	for _, p := range []string{"/readyz", "/metrics", "/admin/loglevel"} {
 		mux.Handle(p, ops)
 	}
-	return d.serve("api", d.cfg.API.Listen, mux)
+	var tc *tls.Config
+	if d.tls != nil {
+		tc = d.tls.TLSConfig()
+	}
+	return d.serve("api", d.cfg.API.Listen, mux, tc)
+}
+
+// certRules parses the client certificate identities of the configuration.
+func certRules(ids []config.CertIdentity) ([]api.CertRule, error) {
+	var out []api.CertRule
+	for i, id := range ids {
+		role, err := api.ParseRole(id.Role)
+		if err != nil {
+			return nil, fmt.Errorf("api.clientCerts[%d]: %w", i, err)
+		}
+		if !events.ValidToken(id.Account) {
+			return nil, fmt.Errorf("api.clientCerts[%d]: account %q must be 1–128 characters of A–Z a–z 0–9 _ -", i, id.Account)
+		}
+		out = append(out, api.CertRule{CommonName: id.CommonName, Organization: id.Organization, Account: id.Account, Role: role})
+	}
+	return out, nil
+}
+
+// reloadOnSIGHUP reloads the certificate on SIGHUP until done is closed.
+func reloadOnSIGHUP(r *tlsreload.Reloader, log *zap.Logger, done <-chan struct{}) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(sig)
+		for {
+			select {
+			case <-done:
+				return
+			case <-sig:
+				if err := r.Reload(); err != nil {
+					log.Error("SIGHUP: certificate not reloaded; still serving the previous one", zap.Error(err))
+					continue
+				}
+				log.Info("SIGHUP: certificate reloaded", zap.String("subject", r.Current().Subject.String()))
+			}
+		}
+	}()
 }
 
 // tokenSpecs gathers the configured tokens from the configuration and the
@@ -340,20 +403,27 @@ func tokenSpecs(c config.API) ([]api.TokenSpec, error) {
 	return out, nil
 }
 
-// serve listens on addr and serves h until stop.
-func (d *daemon) serve(name, addr string, h http.Handler) error {
+// serve listens on addr and serves h until stop, over TLS when tc is set.
+func (d *daemon) serve(name, addr string, h http.Handler, tc *tls.Config) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("%s listener %s: %w", name, addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, TLSConfig: tc,
+		ErrorLog: zap.NewStdLog(d.log.Named(name))}
 	d.servers = append(d.servers, srv)
+	scheme := "http"
+	serve := func() error { return srv.Serve(ln) }
+	if tc != nil {
+		scheme = "https"
+		serve = func() error { return srv.ServeTLS(ln, "", "") }
+	}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error(name+" listener", zap.Error(err))
 		}
 	}()
-	d.log.Info(name+" listening", zap.String("url", "http://"+ln.Addr().String()))
+	d.log.Info(name+" listening", zap.String("url", scheme+"://"+ln.Addr().String()))
 	return nil
 }
 
@@ -396,6 +466,9 @@ func (d *daemon) stop() error {
 	}
 	if d.nc != nil {
 		d.nc.Close()
+	}
+	if d.tls != nil {
+		d.tls.Stop()
 	}
 	if d.srv != nil {
 		ctx, cancel := deadline(10 * time.Second)

@@ -117,9 +117,19 @@ func TestConfigPrint(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "unknown key workers.concurency") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 		t.Fatalf("unknown key: %d %q", code, errOut)
 	}
-	code, _, errOut = run(t, context.Background(), "server", "--nats-creds-file", filepath.Join(dir, "missing.creds"), "--nats-url", "nats://127.0.0.1:1")
-	if code != 1 || !strings.Contains(errOut, "missing.creds") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
-		t.Fatalf("unreadable creds: %d %q", code, errOut)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--nats-creds-file", filepath.Join(dir, "missing.creds"), "--nats-url", "nats://127.0.0.1:1"}, "missing.creds"},
+		{[]string{"--tls-cert", filepath.Join(dir, "missing-cert.pem"), "--tls-key", filepath.Join(dir, "missing-key.pem")}, "missing-cert.pem"},
+		{[]string{"--tls-cert", file, "--tls-key", file}, file},
+		{[]string{"--ack-wait", "soon"}, "--ack-wait"},
+	} {
+		code, _, errOut = run(t, context.Background(), append([]string{"server", "--data-dir", filepath.Join(dir, "data"), "--nats-listen", freePort(t)}, tt.args...)...)
+		if code != 1 || !strings.Contains(errOut, tt.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Fatalf("%v: %d %q", tt.args, code, errOut)
+		}
 	}
 }
 

@@ -64,7 +64,7 @@ Start here:  hookshot server`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newVersionCmd(), newServerCmd(), newWorkerCmd(),
-		newSourcesCmd(), newHooksCmd(), newAppsCmd(), newEventsCmd(), newTokensCmd(), newBenchCmd(), newConfigCmd())
+		newSourcesCmd(), newHooksCmd(), newAppsCmd(), newEventsCmd(), newTokensCmd(), newBenchCmd(), newConfigCmd(), newCertsCmd())
 	return root
 }
 
