@@ -34,13 +34,13 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 }
 
 // client is a connection for one command.
-type client struct {
+type natsClient struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	store *store.Store
 }
 
-func (f *clientFlags) connect(ctx context.Context, name string) (*client, error) {
+func (f *clientFlags) connect(ctx context.Context, name string) (*natsClient, error) {
 	if !events.ValidToken(f.account) {
 		return nil, fmt.Errorf("--account %q: must be 1–128 characters of A–Z a–z 0–9 _ -", f.account)
 	}
@@ -60,10 +60,10 @@ func (f *clientFlags) connect(ctx context.Context, name string) (*client, error)
 		nc.Close()
 		return nil, fmt.Errorf("%w (has a hookshot server provisioned this NATS?)", err)
 	}
-	return &client{nc: nc, js: js, store: st}, nil
+	return &natsClient{nc: nc, js: js, store: st}, nil
 }
 
-func (c *client) Close() { c.nc.Close() }
+func (c *natsClient) Close() { c.nc.Close() }
 
 // newLogger is JSON for daemons; level is debug, info, warn or error.
 func newLogger(level string, json bool) (*zap.Logger, error) {

@@ -135,7 +135,7 @@ func newSourcesCmd() *cobra.Command {
 	put.Flags().StringVar(&id, "id", "", "source id (UUIDv4); a new one when omitted, replaces when it exists")
 	put.Flags().StringVar(&desc, "description", "", "description (with --script)")
 	put.Flags().BoolVar(&private, "private", false, "never return the script through the API")
-	cmd.AddCommand(put, listCmd("hook sources", func(c *client) func(context.Context, string) ([]*store.Entry[store.SourceRecord], error) {
+	cmd.AddCommand(put, listCmd("hook sources", func(c *natsClient) func(context.Context, string) ([]*store.Entry[store.SourceRecord], error) {
 		return c.store.Sources.List
 	}))
 	return cmd
@@ -212,7 +212,7 @@ func newHooksCmd() *cobra.Command {
 	f.IntVar(&h.TimeoutSeconds, "timeout-seconds", 0, "per-execution timeout (default 1500)")
 	f.StringVar(&h.Description, "description", "", "description")
 	f.BoolVar(&off, "disabled", false, "store the hook disabled")
-	cmd.AddCommand(put, listCmd("execution hooks", func(c *client) func(context.Context, string) ([]*store.Entry[store.HookRecord], error) {
+	cmd.AddCommand(put, listCmd("execution hooks", func(c *natsClient) func(context.Context, string) ([]*store.Entry[store.HookRecord], error) {
 		return c.store.Hooks.List
 	}))
 	return cmd
@@ -248,14 +248,14 @@ func newAppsCmd() *cobra.Command {
 	cf.register(put)
 	put.Flags().StringVarP(&file, "file", "f", "", "app JSON file (- for stdin)")
 	_ = put.MarkFlagRequired("file")
-	cmd.AddCommand(put, listCmd("apps", func(c *client) func(context.Context, string) ([]*store.Entry[store.App], error) {
+	cmd.AddCommand(put, listCmd("apps", func(c *natsClient) func(context.Context, string) ([]*store.Entry[store.App], error) {
 		return c.store.Apps.List
 	}))
 	return cmd
 }
 
 // listCmd prints every resource of one collection of the account as JSON.
-func listCmd[T any](what string, coll func(*client) func(context.Context, string) ([]*store.Entry[T], error)) *cobra.Command {
+func listCmd[T any](what string, coll func(*natsClient) func(context.Context, string) ([]*store.Entry[T], error)) *cobra.Command {
 	var cf clientFlags
 	cmd := &cobra.Command{
 		Use:   "list",
