@@ -25,6 +25,10 @@ const (
 	ExitHookFailed = 2 // the stage ran and its hookState is failed
 )
 
+// extraCommands are added by files that register themselves in init, so
+// command groups can be built in separate files.
+var extraCommands []func() *cobra.Command
+
 // Main runs the command line until it ends or SIGINT/SIGTERM arrives, and
 // returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -63,6 +67,9 @@ Start here:  hookshot server`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	for _, mk := range extraCommands {
+		root.AddCommand(mk())
+	}
 	root.AddCommand(newVersionCmd(), newServerCmd(), newWorkerCmd(),
 		newSourcesCmd(), newHooksCmd(), newAppsCmd(), newEventsCmd(), newTokensCmd(), newBenchCmd(), newConfigCmd(), newCertsCmd())
 	return root
