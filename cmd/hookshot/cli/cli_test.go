@@ -68,14 +68,12 @@ func startServerWithAPI(t *testing.T) (string, string) {
 	url := "nats://" + addr
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		// Ready when the store is provisioned (listing answers) and the API
-		// listens, which comes last.
-		if code, _, _ := run(t, context.Background(), "hooks", "list", "--nats-url", url, "--timeout", "2s"); code == 0 {
-			if res, err := http.Get("http://" + apiAddr + "/healthz"); err == nil {
-				res.Body.Close()
-				if res.StatusCode == http.StatusOK {
-					return url, "http://" + apiAddr
-				}
+		// Ready when /readyz says so: NATS connected, everything
+		// provisioned, engine and workers consuming; the API listens last.
+		if res, err := http.Get("http://" + apiAddr + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return url, "http://" + apiAddr
 			}
 		}
 		if time.Now().After(deadline) {
@@ -93,11 +91,12 @@ func TestVersion(t *testing.T) {
 }
 
 func TestServerEndToEndThroughTheCLI(t *testing.T) {
-	url := startServer(t)
+	url, apiURL := startServerWithAPI(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	app := "7be5ae7c-151d-4230-ac39-ac1d0b33c2a9"
-	common := []string{"--nats-url", url, "--account", "payroll"}
+	common := []string{"--nats-url", url}
+	api := []string{"--server", apiURL, "--token", testToken}
 
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
@@ -112,27 +111,25 @@ func TestServerEndToEndThroughTheCLI(t *testing.T) {
 	 {"namespaceName":"prod","podName":"web-0","containerName":"web","containerImage":"nginx:1"}]`)
 
 	sourceID := func(args ...string) string {
-		code, out, errOut := run(t, ctx, append(append([]string{"sources", "put"}, common...), args...)...)
+		code, out, errOut := run(t, ctx, append(append([]string{"sources", "create", "-o", "json"}, api...), args...)...)
 		if code != 0 {
-			t.Fatalf("sources put: %d %s", code, errOut)
+			t.Fatalf("sources create: %d %s", code, errOut)
 		}
-		var rec struct {
-			Source struct{ ID, SourceMD5Checksum string }
+		var rec struct{ ID, SourceMD5Checksum string }
+		if err := json.Unmarshal([]byte(out), &rec); err != nil || rec.ID == "" || len(rec.SourceMD5Checksum) != 32 {
+			t.Fatalf("sources create printed %q (%v)", out, err)
 		}
-		if err := json.Unmarshal([]byte(out), &rec); err != nil || rec.Source.ID == "" || len(rec.Source.SourceMD5Checksum) != 32 {
-			t.Fatalf("sources put printed %q (%v)", out, err)
-		}
-		return rec.Source.ID
+		return rec.ID
 	}
 	okSrc := sourceID("--name", "freeze", "--script", freeze)
 	failSrc := sourceID("--name", "fail", "--script", fail)
 
 	hook := func(args ...string) (int, string) {
-		code, _, errOut := run(t, ctx, append(append([]string{"hooks", "put"}, common...), args...)...)
+		code, _, errOut := run(t, ctx, append(append([]string{"hooks", "create"}, api...), args...)...)
 		return code, errOut
 	}
 	if code, errOut := hook("--name", "freeze", "--app", app, "--action", "snapshot", "--stage", "pre", "--source", okSrc, "--arg", "hard", "--criteria", `containerImage=\bmysql\b`); code != 0 {
-		t.Fatalf("hooks put: %s", errOut)
+		t.Fatalf("hooks create: %s", errOut)
 	}
 	// Every bad field is named, nothing is stored.
 	code, errOut := hook("--name", "bad", "--app", "not-an-id", "--action", "restore", "--stage", "pre", "--source", okSrc, "--criteria", "podName=(")
@@ -144,7 +141,7 @@ func TestServerEndToEndThroughTheCLI(t *testing.T) {
 			t.Errorf("error does not name %s:\n%s", f, errOut)
 		}
 	}
-	if _, out, _ := run(t, ctx, append([]string{"hooks", "list"}, common...)...); strings.Count(out, `"name": "`) != 1 {
+	if _, out, _ := run(t, ctx, append([]string{"hooks", "list", "-o", "json"}, api...)...); strings.Count(out, `"name": "`) != 1 {
 		t.Fatalf("hooks list after a refused hook:\n%s", out)
 	}
 
@@ -170,7 +167,12 @@ func TestServerEndToEndThroughTheCLI(t *testing.T) {
 }
 
 func TestUnreachableServerIsOneClearLine(t *testing.T) {
-	code, _, errOut := run(t, context.Background(), "hooks", "list", "--nats-url", "nats://"+freePort(t), "--timeout", "1s")
+	code, _, errOut := run(t, context.Background(), "hooks", "list", "--server", "http://"+freePort(t))
+	if code != cli.ExitError || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "cannot reach the Hookshot API") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = run(t, context.Background(), "events", "publish", "--nats-url", "nats://"+freePort(t), "--timeout", "1s",
+		"--app", "a", "--action", "snapshot", "--stage", "pre")
 	if code != cli.ExitError || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "cannot reach NATS") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -190,10 +192,11 @@ func TestServerServesTheAPI(t *testing.T) {
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("POST hookSources: %d", res.StatusCode)
 	}
-	code, out, errOut := run(t, context.Background(), "sources", "list", "--nats-url", url)
-	if code != 0 || !strings.Contains(out, `"name": "via-api"`) {
+	code, out, errOut := run(t, context.Background(), "sources", "list", "--server", apiURL, "--token", testToken)
+	if code != 0 || !strings.Contains(out, "via-api") {
 		t.Fatalf("sources list: %d %s %s", code, out, errOut)
 	}
+	_ = url
 	res, err = http.Get(apiURL + "/accounts/default/core/v1/hookSources")
 	if err != nil {
 		t.Fatal(err)
@@ -231,5 +234,38 @@ func TestTokensCreate(t *testing.T) {
 	}
 	if code, _, _ := run(t, context.Background(), "tokens", "create", "--nats-url", url, "--role", "owner"); code != cli.ExitError {
 		t.Fatal("unknown role accepted")
+	}
+}
+
+// events watch prints what happened to a run: its lifecycle event, its
+// execution results and its stage result.
+func TestEventsWatch(t *testing.T) {
+	url, apiURL := startServerWithAPI(t)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "ok.sh")
+	_ = os.WriteFile(script, []byte("echo fine\n"), 0o600)
+	api := []string{"--server", apiURL, "--token", testToken}
+	_, out, _ := run(t, context.Background(), append([]string{"sources", "create", "--name", "ok", "--script", script, "-o", "json"}, api...)...)
+	var src struct{ ID string }
+	_ = json.Unmarshal([]byte(out), &src)
+	app := "7be5ae7c-151d-4230-ac39-ac1d0b33c2a9"
+	if code, _, errOut := run(t, context.Background(), append([]string{"hooks", "create", "--name", "w", "--app", app, "--action", "snapshot", "--stage", "pre", "--source", src.ID}, api...)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	inv := filepath.Join(dir, "inv.json")
+	_ = os.WriteFile(inv, []byte(`[{"namespaceName":"n","podName":"p","containerName":"c","containerImage":"i"}]`), 0o600)
+	if code, _, errOut := run(t, context.Background(), "events", "publish", "--nats-url", url, "--app", app, "--action", "snapshot", "--stage", "pre", "--containers", inv, "--run-id", "run-watch", "--wait"); code != 0 {
+		t.Fatal(errOut)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	code, out, errOut := run(t, ctx, "events", "watch", "--nats-url", url, "--all", "--run", "run-watch", "--count", "3")
+	if code != 0 {
+		t.Fatalf("watch: %d %s", code, errOut)
+	}
+	for _, want := range []string{"lifecycle  run-watch  snapshot/pre", "execution  run-watch  snapshot/pre  w  n/p/c  succeeded exit 0", "stage      run-watch  snapshot/pre  hookState success  1 executions"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("watch output lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 )
 
 func newEventsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "events", Short: "Publish lifecycle events and wait for stage results"}
+	cmd := &cobra.Command{Use: "events", Short: "Publish lifecycle events and watch what the engine does with them"}
 	var (
 		cf         clientFlags
 		ev         events.LifecycleEvent
@@ -82,6 +82,6 @@ FAIL-mode pre hook forbids the action), 1 on any other error.`,
 	f.StringVar(&containers, "containers", "", "JSON file with the container inventory (default: the registered app's)")
 	f.BoolVar(&wait, "wait", false, "wait for the stage result and exit by its hookState")
 	f.DurationVar(&waitFor, "wait-timeout", 30*time.Minute, "how long --wait waits")
-	cmd.AddCommand(pub)
+	cmd.AddCommand(pub, newEventsWatchCmd())
 	return cmd
 }

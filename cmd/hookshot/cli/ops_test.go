@@ -184,15 +184,16 @@ func TestMetricsMoveAfterARun(t *testing.T) {
 	if err := os.WriteFile(script, []byte("exit 0\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	common := []string{"--nats-url", url, "--account", "metrics"}
-	code, out, errOut := run(t, context.Background(), append([]string{"sources", "put", "--name", "ok", "--script", script}, common...)...)
+	common := []string{"--nats-url", url}
+	api := []string{"--server", apiURL, "--token", testToken}
+	code, out, errOut := run(t, context.Background(), append([]string{"sources", "create", "--name", "ok", "--script", script, "-o", "json"}, api...)...)
 	if code != 0 {
 		t.Fatal(errOut)
 	}
-	var rec struct{ Source struct{ ID string } }
+	var rec struct{ ID string }
 	_ = json.Unmarshal([]byte(out), &rec)
 	app := "7be5ae7c-151d-4230-ac39-ac1d0b33c2a9"
-	if code, _, errOut := run(t, context.Background(), append([]string{"hooks", "put", "--name", "m", "--app", app, "--action", "backup", "--stage", "pre", "--source", rec.Source.ID}, common...)...); code != 0 {
+	if code, _, errOut := run(t, context.Background(), append([]string{"hooks", "create", "--name", "m", "--app", app, "--action", "backup", "--stage", "pre", "--source", rec.ID}, api...)...); code != 0 {
 		t.Fatal(errOut)
 	}
 	inv := filepath.Join(dir, "inv.json")

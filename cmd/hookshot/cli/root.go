@@ -71,7 +71,7 @@ Start here:  hookshot server`,
 		root.AddCommand(mk())
 	}
 	root.AddCommand(newVersionCmd(), newServerCmd(), newWorkerCmd(),
-		newSourcesCmd(), newHooksCmd(), newAppsCmd(), newEventsCmd(), newTokensCmd(), newBenchCmd(), newConfigCmd(), newCertsCmd())
+		newSourcesCmd(), newHooksCmd(), newAppsCmd(), newOverridesCmd(), newEventsCmd(), newTokensCmd(), newBenchCmd(), newConfigCmd(), newCertsCmd(), newContextCmd())
 	return root
 }
 
