@@ -9,7 +9,6 @@ import (
 	"os"
 )
 
-
 // readJSON strictly decodes a file ("-" is stdin) into v, naming the file
 // and the offending field.
 func readJSON(path string, stdin io.Reader, v any) error {

@@ -95,7 +95,7 @@ type Invalid struct {
 
 // APIError is an error answer: an Astra problem, or an RFS error.
 type APIError struct {
-	Status        int `json:"-"`
+	Status        int       `json:"-"`
 	Type          string    `json:"type"`
 	Title         string    `json:"title"`
 	Detail        string    `json:"detail"`
