@@ -47,6 +47,13 @@ type LocalConfig struct {
 	// that left the group (setsid) and kept the pipes open makes Run wait
 	// that long; its later output is lost. Defaults to DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// Guard, when set, is the command line of a guard process (see
+	// RunGuard) that the runner starts in front of each hook, e.g.
+	// ["/usr/bin/hookshot", "__hook-guard"]: with it, a hook and everything
+	// it started die with the process that ran it, even when that process
+	// is SIGKILLed. Without it only the hook's main process does (Linux
+	// parent-death signal).
+	Guard []string
 }
 
 func (c LocalConfig) withDefaults() LocalConfig {
@@ -139,15 +146,19 @@ func (r *LocalRunner) Run(ctx context.Context, spec Spec) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("executor: write script: %w", err)
 	}
 
-	var cmd *exec.Cmd
+	argv := append([]string{"/bin/sh", script}, spec.Args...)
 	if bytes.HasPrefix(spec.Script, []byte("#!")) {
-		cmd = exec.Command(script, spec.Args...)
-	} else {
-		cmd = exec.Command("/bin/sh", append([]string{script}, spec.Args...)...)
+		argv = append([]string{script}, spec.Args...)
 	}
+	deathSignal := syscall.SIGKILL
+	if len(r.cfg.Guard) > 0 {
+		argv = append(slices.Clone(r.cfg.Guard), argv...)
+		deathSignal = syscall.SIGTERM // the guard catches it and kills the group
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = r.environ(dir, spec.Env)
 	cmd.Dir = cmp.Or(spec.Dir, dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: deathSignal}
 
 	return r.run(runCtx, cmd, spec)
 }
