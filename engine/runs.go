@@ -76,6 +76,7 @@ type pairing struct {
 //	exec.<run>.<action>.<stage>.<execID>  ExecutionResult (first final result wins)
 //	result.<run>.<action>.<stage>         StageResult (first wins)
 //	done.<run>.<action>.<stage>           progress bitmap
+//	started.<run>.<action>.<stage>.<execID>  ExecutionStart (latest attempt)
 //	pair.<run>.<action>                   pairing
 type runs struct{ kv jetstream.KeyValue }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -280,6 +281,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	stopBeat := w.heartbeat(msg, log)
 	defer stopBeat() // also when Run panics: the heartbeat must not outlive the job
 	log.Info("hook started", zap.String("hook", job.HookName), zap.String("container", job.Container.Key()), zap.Int("attempt", attempt))
+	w.markStarted(ctx, job, attempt, log)
 	out, err := w.cfg.Runner.Run(ctx, executor.Spec{
 		Script: script, Args: job.Arguments, Env: hookEnv(job, attempt),
 		Timeout: time.Duration(job.TimeoutSeconds) * time.Second, KillGrace: w.cfg.KillGrace, OutputLimit: w.cfg.OutputLimit,
@@ -299,6 +301,21 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	fillOutcome(res, out)
 	w.finish(msg, res, log)
+}
+
+// markStarted records that the hook is about to run (started.<stage>.<execID>),
+// so a run's view can tell a running hook from a queued one. Best effort: a
+// failure is logged and the hook runs anyway.
+func (w *Worker) markStarted(ctx context.Context, job *events.Job, attempt int, log *zap.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	raw, err := json.Marshal(ExecutionStart{Attempt: attempt, Worker: w.cfg.Name, Started: time.Now().UTC()})
+	if err == nil {
+		_, err = w.runs.kv.Put(ctx, jobStartedKey(job), raw)
+	}
+	if err != nil {
+		log.Warn("record execution start; the run view shows it queued until it finishes", zap.Error(err))
+	}
 }
 
 // finish publishes the result and then acks the job. If the publish fails

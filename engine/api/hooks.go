@@ -144,11 +144,7 @@ func (s *Server) updateHook(w http.ResponseWriter, r *http.Request) *Problem {
 	if err != nil || (app != "" && old.Value.Hook.AppID != app) {
 		return problem(1)
 	}
-	rev, p := ifMatch(r, old.Revision)
-	if p != nil {
-		return p
-	}
-	raw, p := readBody(w, r, s.cfg.MaxBodyBytes)
+	raw, rev, p := s.readUpdate(w, r, old.Revision)
 	if p != nil {
 		return p
 	}

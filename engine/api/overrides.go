@@ -134,11 +134,7 @@ func (s *Server) updateOverride(w http.ResponseWriter, r *http.Request) *Problem
 	if p != nil {
 		return p
 	}
-	rev, p := ifMatch(r, old.Revision)
-	if p != nil {
-		return p
-	}
-	raw, p := readBody(w, r, s.cfg.MaxBodyBytes)
+	raw, rev, p := s.readUpdate(w, r, old.Revision)
 	if p != nil {
 		return p
 	}

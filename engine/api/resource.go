@@ -149,3 +149,14 @@ func schemaProblem(bad []Invalid) *Problem {
 	p.SchemaValidationFailure = describe(bad)
 	return p
 }
+
+// readUpdate checks If-Match against the stored revision and reads the body
+// of a PUT: the revision the write must find, and the body.
+func (s *Server) readUpdate(w http.ResponseWriter, r *http.Request, current uint64) ([]byte, uint64, *Problem) {
+	rev, p := ifMatch(r, current)
+	if p != nil {
+		return nil, 0, p
+	}
+	raw, p := readBody(w, r, s.cfg.MaxBodyBytes)
+	return raw, rev, p
+}

@@ -14,9 +14,9 @@ const (
 	rfs = "rfs"
 )
 
-// register declares every route. Paths follow Astra's; apps and the restore
-// and failover triggers are Hookshot's (Astra has no path for them in the
-// execution-hook API).
+// register declares every route. Paths follow Astra's; apps, the restore
+// and failover triggers, explain and runs are Hookshot's (Astra has no path
+// for them in the execution-hook API).
 func (s *Server) register() {
 	const a = "/accounts/{account_id}"
 	for _, base := range []string{a + "/core/v1/executionHooks", a + "/k8s/v1/apps/{app_id}/executionHooks"} {
@@ -30,6 +30,9 @@ func (s *Server) register() {
 	s.handle(a+"/k8s/v1/apps/{app_id}/executionHookOverrides", acct, false, map[string]handlerFunc{get: s.listOverrides, post: s.createOverride})
 	s.handle(a+"/k8s/v1/apps/{app_id}/executionHookOverrides/{override_id}", acct, true, map[string]handlerFunc{get: s.getOverride, put: s.updateOverride, del: s.deleteOverride})
 	s.registerActions(a + "/k8s/v1/apps/{app_id}")
+	s.handle(a+"/k8s/v1/apps/{app_id}/explain", acct, true, map[string]handlerFunc{get: s.explainApp})
+	s.handle(a+"/hookshot/v1/runs", acct, false, map[string]handlerFunc{get: s.listRuns})
+	s.handle(a+"/hookshot/v1/runs/{run_id}", acct, true, map[string]handlerFunc{get: s.getRun})
 	s.handle("/v1/private-hooks/{hook_name}/metadata", rfs, true, map[string]handlerFunc{patch: s.rfsHandler(true, s.patchMetadata)})
 	s.handle("/v1/private-hooks/{hook_name}", rfs, true, map[string]handlerFunc{get: s.rfsHandler(false, s.getPrivateHook)})
 	s.handle("/healthz", public, false, map[string]handlerFunc{get: s.healthz})

@@ -37,6 +37,10 @@ type Config struct {
 	// Actions runs appSnaps, appBackups, restores and failovers. Without it
 	// those routes answer 503.
 	Actions Actions
+	// Runs reads the run state the engine records, for
+	// /accounts/{account_id}/hookshot/v1/runs. Without it those routes
+	// answer 503.
+	Runs Runs
 	// Logger defaults to a no-op logger.
 	Logger *zap.Logger
 	// Metrics records requests by route, method and status; nil records nothing.

@@ -94,11 +94,7 @@ func (s *Server) updateSource(w http.ResponseWriter, r *http.Request) *Problem {
 	if err != nil {
 		return problem(1)
 	}
-	rev, p := ifMatch(r, old.Revision)
-	if p != nil {
-		return p
-	}
-	raw, p := readBody(w, r, s.cfg.MaxBodyBytes)
+	raw, rev, p := s.readUpdate(w, r, old.Revision)
 	if p != nil {
 		return p
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/engine/tlsreload"
 	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/executor"
 )
 
 // Daemon roles.
@@ -220,7 +221,11 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 		}
 	}
 	if cfg.Workers.Enabled {
-		d.worker, err = engine.NewWorker(setup, engine.WorkerConfig{JS: d.js, Logger: d.log, Metrics: d.metrics,
+		runner, err := hookRunner(d.log)
+		if err != nil {
+			return err
+		}
+		d.worker, err = engine.NewWorker(setup, engine.WorkerConfig{JS: d.js, Logger: d.log, Metrics: d.metrics, Runner: runner,
 			Concurrency: cfg.Workers.Concurrency, AckWait: cfg.Workers.AckWait.D(), MaxAttempts: cfg.Workers.MaxAttempts})
 		if err != nil {
 			return err
@@ -315,7 +320,7 @@ func (d *daemon) startAPI(ctx context.Context, ops http.Handler, rules []api.Cer
 		return err
 	}
 	d.metrics.SetActionStats(d.drv.CountByState)
-	acfg := api.Config{Store: d.eng.Store(), Tokens: d.tokens, Matcher: d.eng.Index(), Actions: d.drv,
+	acfg := api.Config{Store: d.eng.Store(), Tokens: d.tokens, Matcher: d.eng.Index(), Actions: d.drv, Runs: d.eng,
 		Logger: d.log.Named("api"), Metrics: d.metrics, MaxBodyBytes: d.cfg.API.MaxBodyBytes}
 	if d.tls != nil && len(rules) > 0 {
 		acfg.CertPrincipal = api.CertPrincipals(rules)
@@ -481,4 +486,18 @@ func (d *daemon) stop() error {
 	}
 	d.log.Info("stopped")
 	return nil
+}
+
+// hookRunner runs hooks as local processes, behind a guard process when this
+// is a hookshot binary, so a hook and everything it started die with a
+// worker that is SIGKILLed. (A test binary running the daemon in-process
+// cannot act as the guard; its hooks run without one.)
+func hookRunner(log *zap.Logger) (*executor.LocalRunner, error) {
+	cfg := executor.LocalConfig{}
+	if exe, err := os.Executable(); err == nil && strings.HasPrefix(filepath.Base(exe), "hookshot") && !strings.HasSuffix(exe, ".test") {
+		cfg.Guard = []string{exe, guardCommand}
+	} else {
+		log.Debug("hooks run without a guard process", zap.String("executable", exe))
+	}
+	return executor.NewLocalRunner(cfg)
 }

@@ -217,6 +217,23 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 	}
 	getOut.register(get, "yaml")
 
+	// onOne sends method to the resource the arguments name (id or name).
+	onOne := func(cmd *cobra.Command, a []string, method string, body any, done string) error {
+		c, err := af.client()
+		if err != nil {
+			return err
+		}
+		id, err := k.resolve(cmd.Context(), c, appOf(a), ref(a))
+		if err != nil {
+			return err
+		}
+		if _, err := c.Do(cmd.Context(), method, k.collection(c, appOf(a))+"/"+id, body, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s\n", k.singular, id, done)
+		return nil
+	}
+
 	var (
 		file      string
 		createOut outputFlag
@@ -270,19 +287,7 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 		if err := updBuild(cmd, body, false); err != nil {
 			return err
 		}
-		c, err := af.client()
-		if err != nil {
-			return err
-		}
-		id, err := k.resolve(cmd.Context(), c, appOf(a), ref(a))
-		if err != nil {
-			return err
-		}
-		if _, err := c.Do(cmd.Context(), http.MethodPut, k.collection(c, appOf(a))+"/"+id, body, nil); err != nil {
-			return err
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "%s %s updated\n", k.singular, id)
-		return nil
+		return onOne(cmd, a, http.MethodPut, body, "updated")
 	}
 	update.Flags().StringVarP(&updFile, "file", "f", "", "YAML or JSON file with the fields to change (- for stdin)")
 
@@ -291,19 +296,7 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 		Short: "Delete a " + k.singular,
 		Args:  refArgs,
 		RunE: func(cmd *cobra.Command, a []string) error {
-			c, err := af.client()
-			if err != nil {
-				return err
-			}
-			id, err := k.resolve(cmd.Context(), c, appOf(a), ref(a))
-			if err != nil {
-				return err
-			}
-			if _, err := c.Do(cmd.Context(), http.MethodDelete, k.collection(c, appOf(a))+"/"+id, nil, nil); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s deleted\n", k.singular, id)
-			return nil
+			return onOne(cmd, a, http.MethodDelete, nil, "deleted")
 		},
 	}
 	cmd.AddCommand(list, get, create, update, del)

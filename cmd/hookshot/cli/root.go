@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/spf13/cobra"
 )
 
@@ -25,6 +26,10 @@ const (
 	ExitHookFailed = 2 // the stage ran and its hookState is failed
 )
 
+// guardCommand makes the binary a guard process in front of a hook (see
+// executor.RunGuard); workers of a hookshot binary start hooks through it.
+const guardCommand = "__hook-guard"
+
 // extraCommands are added by files that register themselves in init, so
 // command groups can be built in separate files.
 var extraCommands []func() *cobra.Command
@@ -32,6 +37,9 @@ var extraCommands []func() *cobra.Command
 // Main runs the command line until it ends or SIGINT/SIGTERM arrives, and
 // returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == guardCommand {
+		return executor.RunGuard(args[1:])
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, args, stdout, stderr)
@@ -71,7 +79,8 @@ Start here:  hookshot server`,
 		root.AddCommand(mk())
 	}
 	root.AddCommand(newVersionCmd(), newServerCmd(), newWorkerCmd(),
-		newSourcesCmd(), newHooksCmd(), newAppsCmd(), newOverridesCmd(), newEventsCmd(), newTokensCmd(), newBenchCmd(), newConfigCmd(), newCertsCmd(), newContextCmd())
+		newSourcesCmd(), newHooksCmd(), newAppsCmd(), newOverridesCmd(), newEventsCmd(), newTokensCmd(), newBenchCmd(), newConfigCmd(), newCertsCmd(), newContextCmd(),
+		newRunsCmd(), newExplainCmd(), newSnapshotCmd(), newBackupCmd(), newRestoreCmd(), newFailoverCmd())
 	return root
 }
 

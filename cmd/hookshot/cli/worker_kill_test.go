@@ -88,11 +88,12 @@ func TestWorkerProcessKilledMidHook(t *testing.T) {
 	}
 	waitUntil(t, 60*time.Second, "attempt 1 running in the worker process", func() bool { return readFile(t, attempts) == "1\n" })
 	script := readProcess(t, pidFile)
-	// The hook runs in its own process group, led by the script.
-	if pgid, err := syscall.Getpgid(script.pid); err != nil || pgid != script.pid {
-		t.Fatalf("script %d: process group %d (%v), want its own", script.pid, pgid, err)
+	// The hook runs in a process group of its own, led by its guard process.
+	pgid, err := syscall.Getpgid(script.pid)
+	if err != nil || pgid == syscall.Getpgrp() || pgid == worker.cmd.Process.Pid {
+		t.Fatalf("script %d: process group %d (%v), want one of its own", script.pid, pgid, err)
 	}
-	t.Cleanup(func() { _ = syscall.Kill(-script.pid, syscall.SIGKILL) }) // whatever of the hook is left, see below
+	t.Cleanup(func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }) // only if the test fails
 
 	worker.kill(t)
 
@@ -121,12 +122,12 @@ func TestWorkerProcessKilledMidHook(t *testing.T) {
 	if n := subjectMessages(t, ctx, env.JS, events.StreamResults, events.ExecutionResultSubject(acct, ev.RunID)); n != 1 {
 		t.Fatalf("%d execution results published for the run, want 1", n)
 	}
-	// Pdeathsig: the script died with the worker that started it.
+	// The guard got its parent-death signal and killed the whole group: the
+	// script and its child, the `sleep 60`, died with the worker.
 	waitUntil(t, 10*time.Second, fmt.Sprintf("attempt 1's script (pid %d) gone", script.pid), script.gone)
-	// Its own child — `sleep 60`, in the hook's process group — is not
-	// covered by Pdeathsig, which reaches only the worker's direct child: it
-	// outlives the worker until it ends by itself. The cleanup above kills
-	// the group; see the review note.
+	waitUntil(t, 10*time.Second, fmt.Sprintf("attempt 1's process group %d gone", pgid), func() bool {
+		return syscall.Kill(-pgid, 0) == syscall.ESRCH
+	})
 }
 
 // buildHookshot builds the hookshot binary of this module into a temp dir.

@@ -1,0 +1,252 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookshot-dev/hookshot/cmd/hookshot/client"
+	"github.com/hookshot-dev/hookshot/engine"
+	"github.com/hookshot-dev/hookshot/events"
+)
+
+func newRunsCmd() *cobra.Command {
+	var af apiFlags
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "Show what ran: every stage of a run, every hook in every container, exit codes and output",
+		Long: `A run is one snapshot, backup, restore or failover: its stages (snapshot/pre,
+snapshot/post, …) and, in each, one execution per hook and matching container.
+An API-driven action's run ID is its runID (hookshot snapshot prints it).`,
+	}
+	af.register(cmd)
+
+	var (
+		listOut outputFlag
+		limit   int
+	)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the account's runs, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := af.client()
+			if err != nil {
+				return err
+			}
+			runs, err := fetchRuns(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			slices.SortFunc(runs, func(a, b engine.RunSummary) int {
+				if c := b.Planned.Compare(a.Planned); c != 0 {
+					return c
+				}
+				return strings.Compare(a.RunID, b.RunID)
+			})
+			if limit > 0 && len(runs) > limit {
+				runs = runs[:limit]
+			}
+			t := &table{header: []string{"RUN", "APP", "PLANNED", "HOOKSTATE", "STAGES"}}
+			for _, r := range runs {
+				t.add(r.RunID, r.AppID, clock(r.Planned), orRunning(r.HookState), strings.Join(r.Stages, ", "))
+			}
+			return listOut.print(cmd.OutOrStdout(), runs, t)
+		},
+	}
+	listOut.register(list, "table")
+	list.Flags().IntVar(&limit, "limit", 20, "show the newest N runs (0: all)")
+
+	var (
+		getOut     outputFlag
+		outputText bool
+	)
+	get := &cobra.Command{
+		Use:   "get RUN_ID",
+		Short: "Show a run: its stages, each execution's status, exit code and duration (--output-text: stdout and stderr)",
+		Example: `  hookshot runs get 5f1c0b9e-8f1e-4b8a-9d55-3f0f6b1d2c3a
+  hookshot runs get 5f1c0b9e-8f1e-4b8a-9d55-3f0f6b1d2c3a --output-text
+  hookshot runs get 5f1c0b9e-8f1e-4b8a-9d55-3f0f6b1d2c3a -o json   # everything, output included`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := af.client()
+			if err != nil {
+				return err
+			}
+			var raw json.RawMessage
+			if _, err := c.Do(cmd.Context(), http.MethodGet, runPath(c, args[0]), nil, &raw); err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if getOut.format != "table" && getOut.format != "" {
+				var generic any
+				if err := json.Unmarshal(raw, &generic); err != nil {
+					return err
+				}
+				return getOut.print(w, generic, nil)
+			}
+			var v engine.RunView
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return fmt.Errorf("decode run %s: %w", args[0], err)
+			}
+			return printRun(w, &v, outputText)
+		},
+	}
+	getOut.register(get, "table")
+	get.Flags().BoolVar(&outputText, "output-text", false, "also print each execution's captured stdout and stderr")
+
+	cmd.AddCommand(list, get)
+	return cmd
+}
+
+func runPath(c *client.Client, runID string) string {
+	return c.AccountPath("/hookshot/v1/runs/" + url.PathEscape(runID))
+}
+
+// fetchRuns reads every page of the account's runs.
+func fetchRuns(ctx context.Context, c *client.Client) ([]engine.RunSummary, error) {
+	var all []engine.RunSummary
+	next := ""
+	for {
+		path := c.AccountPath("/hookshot/v1/runs")
+		if next != "" {
+			path += "?continue=" + url.QueryEscape(next)
+		}
+		var page struct {
+			Items    []engine.RunSummary `json:"items"`
+			Metadata struct {
+				Continue string `json:"continue"`
+			} `json:"metadata"`
+		}
+		if _, err := c.Do(ctx, http.MethodGet, path, nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if next = page.Metadata.Continue; next == "" {
+			return all, nil
+		}
+	}
+}
+
+// printRun writes a run as a table: one row per execution, grouped by
+// stage; then the details of failed stages and, with text, the output.
+func printRun(w io.Writer, v *engine.RunView, text bool) error {
+	fmt.Fprintf(w, "Run:      %s\nApp:      %s\n", v.RunID, v.AppID)
+	if len(v.Stages) > 0 {
+		fmt.Fprintf(w, "Planned:  %s\n", clock(v.Stages[0].Planned))
+	}
+	fmt.Fprintln(w)
+	t := &table{header: []string{"STAGE", "HOOKSTATE", "HOOK", "CONTAINER", "STATUS", "EXIT", "DURATION"}}
+	for _, s := range v.Stages {
+		name, state := s.Action+"/"+s.Stage, orRunning(s.HookState)
+		if s.AbortAction {
+			state += " (abort)"
+		}
+		if len(s.Executions) == 0 {
+			t.add(name, state, "(no hook matched)", "", "", "", "")
+		}
+		for i, e := range s.Executions {
+			if i > 0 {
+				name, state = "", ""
+			}
+			t.add(name, state, e.HookName, e.Container.Key(), executionStatus(&e), exitCell(&e), durationCell(&e))
+		}
+	}
+	if err := (&outputFlag{format: "table"}).print(w, nil, t); err != nil {
+		return err
+	}
+	for _, s := range v.Stages {
+		for _, d := range s.Details {
+			fmt.Fprintf(w, "\n%s/%s: %s", s.Action, s.Stage, d.Detail)
+		}
+	}
+	if slices.ContainsFunc(v.Stages, func(s engine.StageView) bool { return len(s.Details) > 0 }) {
+		fmt.Fprintln(w)
+	}
+	if !text {
+		return nil
+	}
+	for _, s := range v.Stages {
+		for _, e := range s.Executions {
+			for _, o := range []struct {
+				name string
+				out  *events.Output
+			}{{"stdout", e.Stdout}, {"stderr", e.Stderr}} {
+				if o.out == nil || o.out.Text == "" {
+					continue
+				}
+				fmt.Fprintf(w, "\n--- %s/%s %s %s: %s", s.Action, s.Stage, e.HookName, e.Container.Key(), o.name)
+				if o.out.Truncated {
+					fmt.Fprintf(w, " (truncated, %d bytes in all)", o.out.TotalBytes)
+				}
+				fmt.Fprintf(w, "\n%s", o.out.Text)
+				if !strings.HasSuffix(o.out.Text, "\n") {
+					fmt.Fprintln(w)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// executionStatus is the status, with what else a reader needs to know.
+func executionStatus(e *engine.ExecutionView) string {
+	s := e.Status
+	var notes []string
+	switch {
+	case e.TimedOut:
+		notes = append(notes, "timed out")
+	case e.Signal != "":
+		notes = append(notes, "signal "+e.Signal)
+	case e.Error != "" && e.ExitCode != nil && *e.ExitCode == -1:
+		notes = append(notes, "not run")
+	}
+	if e.Attempt > 1 {
+		notes = append(notes, "attempt "+strconv.Itoa(e.Attempt))
+	}
+	if len(notes) > 0 {
+		s += " (" + strings.Join(notes, ", ") + ")"
+	}
+	return s
+}
+
+func exitCell(e *engine.ExecutionView) string {
+	if e.ExitCode == nil {
+		return "-"
+	}
+	return strconv.Itoa(*e.ExitCode)
+}
+
+func durationCell(e *engine.ExecutionView) string {
+	if e.ExitCode == nil {
+		return "-"
+	}
+	return seconds(e.DurationMillis)
+}
+
+// seconds formats milliseconds as "0.12s".
+func seconds(ms int64) string { return fmt.Sprintf("%.2fs", float64(ms)/1000) }
+
+// clock formats a time for tables: UTC, to the second.
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func orRunning(hookState string) string {
+	if hookState == "" {
+		return engine.ExecutionRunning
+	}
+	return hookState
+}

@@ -1,0 +1,103 @@
+package api
+
+import (
+	"maps"
+	"net/http"
+	"slices"
+
+	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/matcher"
+)
+
+// Media type of an explanation (Hookshot's; Astra has none).
+const (
+	explanationMediaType = "application/hookshot-explanation"
+	explanationVersion   = "1.0"
+)
+
+// explanation answers "which hooks of this app would run for this action
+// and stage, on which containers, and why not the others".
+type explanation struct {
+	Type    string `json:"type"`
+	Version string `json:"version"`
+	AppID   string `json:"appID"`
+	Action  string `json:"action"`
+	Stage   string `json:"stage"`
+	// Containers is the app's registered inventory, in events.SortContainers order.
+	Containers []events.Container `json:"containers"`
+	// Hooks are every hook of the app, of every action and stage, by name.
+	Hooks []matcher.Explanation `json:"hooks"`
+}
+
+// explainApp answers GET …/apps/{app_id}/explain?action=A&stage=S from the
+// app's registered inventory and the matcher's index: what the engine would
+// plan for that stage now (hooks written a moment ago may not be indexed
+// yet).
+func (s *Server) explainApp(w http.ResponseWriter, r *http.Request) *Problem {
+	account, appID := r.PathValue("account_id"), r.PathValue("app_id")
+	action, stage, p := explainParams(r)
+	if p != nil {
+		return p
+	}
+	app, err := s.store.Apps.Get(r.Context(), account, appID)
+	if err != nil {
+		return s.errProblem(r, err, true)
+	}
+	containers := slices.Clone(app.Value.Containers)
+	if containers == nil {
+		containers = []events.Container{}
+	}
+	events.SortContainers(containers)
+	hooks := s.cfg.Matcher.Explain(account, appID, action, stage, containers)
+	if hooks == nil {
+		hooks = []matcher.Explanation{}
+	}
+	writeJSON(w, http.StatusOK, explanationMediaType, explanation{
+		Type: explanationMediaType, Version: explanationVersion, AppID: appID,
+		Action: action, Stage: stage, Containers: containers, Hooks: hooks,
+	})
+	return nil
+}
+
+// explainParams reads the required action and stage: 400/6 naming any other
+// parameter, 400/5 naming a missing or invalid one.
+func explainParams(r *http.Request) (action, stage string, _ *Problem) {
+	q := r.URL.Query()
+	var unsupported []Invalid
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if name != "action" && name != "stage" {
+			unsupported = append(unsupported, Invalid{name, "unsupported query parameter (supported: action, stage)"})
+		}
+	}
+	if len(unsupported) > 0 {
+		return "", "", problem(6).params(unsupported...)
+	}
+	var bad []Invalid
+	one := func(name string) string {
+		switch vs := q[name]; {
+		case len(vs) == 0 || vs[0] == "":
+			bad = append(bad, Invalid{name, "required"})
+		case len(vs) > 1:
+			bad = append(bad, Invalid{name, "must be given once"})
+		default:
+			return vs[0]
+		}
+		return ""
+	}
+	action, stage = one("action"), one("stage")
+	actionOK := action == "" || slices.Contains([]string{events.ActionSnapshot, events.ActionBackup, events.ActionRestore, events.ActionFailover}, action)
+	stageOK := stage == "" || stage == events.StagePre || stage == events.StagePost
+	if !actionOK {
+		bad = append(bad, Invalid{"action", "must be snapshot, backup, restore or failover"})
+	}
+	if !stageOK {
+		bad = append(bad, Invalid{"stage", "must be pre or post"})
+	}
+	if action != "" && stage != "" && actionOK && stageOK && !events.ValidActionStage(action, stage) {
+		bad = append(bad, Invalid{"stage", action + " has no " + stage + " stage (only post)"})
+	}
+	if len(bad) > 0 {
+		return "", "", problem(5).params(bad...)
+	}
+	return action, stage, nil
+}
