@@ -80,7 +80,7 @@ Start here:  hookshot server`,
 	}
 	root.AddCommand(newVersionCmd(), newServerCmd(), newWorkerCmd(),
 		newSourcesCmd(), newHooksCmd(), newAppsCmd(), newOverridesCmd(), newEventsCmd(), newTokensCmd(), newBenchCmd(), newConfigCmd(), newCertsCmd(), newContextCmd(),
-		newRunsCmd(), newExplainCmd(), newSnapshotCmd(), newBackupCmd(), newRestoreCmd(), newFailoverCmd())
+		newRunsCmd(), newExplainCmd(), newSnapshotCmd(), newBackupCmd(), newRestoreCmd(), newFailoverCmd(), newScenarioCmd(), newReplayCmd())
 	return root
 }
 

@@ -1,0 +1,122 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
+)
+
+// scenarioExample is a shipped example scenario.
+func scenarioExample(name string) string {
+	return filepath.Join("..", "..", "..", "examples", "scenarios", name)
+}
+
+// scenarioFailing is a valid scenario whose expectation is wrong: the hook
+// exits 3, the scenario says 0.
+const scenarioFailing = `name: expects the wrong exit code
+apps:
+  - name: db
+    containers:
+      - {namespace: ns, pod: db-0, container: mysql, image: "mysql:8.4"}
+sources:
+  - {name: fail, script: "exit 3\n"}
+hooks:
+  - {name: freeze, app: db, action: snapshot, stage: pre, source: fail, failureMode: FAIL}
+steps:
+  - name: freeze fails under FAIL
+    action: snapshot
+    app: db
+    expect:
+      executions:
+        - {hook: freeze, container: db-0/mysql, exitCode: 0}
+`
+
+func scenarioFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestScenarioRunExamplePasses(t *testing.T) {
+	t.Parallel()
+	ctx := natstest.Context(t, 2*time.Minute)
+	code, out, errOut := run(t, ctx, "scenario", "run", scenarioExample("freeze-thaw.yaml"), scenarioExample("backup-stage-order.yaml"))
+	if code != 0 || !strings.Contains(out, "PASS  "+scenarioExample("freeze-thaw.yaml")) || !strings.Contains(out, "2 of 2 scenarios passed") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	code, out, _ = run(t, ctx, "scenario", "run", "-o", "json", scenarioExample("freeze-thaw.yaml"))
+	if code != 0 || !strings.Contains(out, `"passed": true`) || !strings.Contains(out, `"hook": "freeze"`) {
+		t.Fatalf("-o json: exit %d\n%s", code, out)
+	}
+}
+
+func TestScenarioRunFailingExpectationExits2(t *testing.T) {
+	t.Parallel()
+	ctx := natstest.Context(t, 2*time.Minute)
+	path := scenarioFile(t, t.TempDir(), "failing.yaml", scenarioFailing)
+	code, out, errOut := run(t, ctx, "scenario", "run", path)
+	if code != 2 ||
+		!strings.Contains(out, "FAIL  "+path+": expects the wrong exit code") ||
+		!strings.Contains(out, "step 1 'freeze fails under FAIL': executions: freeze@db-0/mysql exitCode = 3, want 0") ||
+		!strings.Contains(errOut, "1 of 1 scenarios failed") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
+
+func TestScenarioRunInvalidFileExits1WithFileAndLine(t *testing.T) {
+	t.Parallel()
+	ctx := natstest.Context(t, time.Minute)
+	dir := t.TempDir()
+	bad := scenarioFile(t, dir, "bad.yaml", strings.Replace(scenarioFailing, "source: fail,", "source: missing,", 1))
+	code, out, errOut := run(t, ctx, "scenario", "run", scenarioExample("freeze-thaw.yaml"), bad)
+	if code != 1 || out != "" ||
+		!strings.Contains(errOut, bad+`:9: hooks[0].source: no source named "missing" (defined: fail)`) ||
+		!strings.Contains(errOut, "1 of 2 scenario files invalid; nothing was run") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, ctx, "scenario", "check", bad); code != 1 || !strings.Contains(errOut, bad+":9: hooks[0].source") {
+		t.Fatalf("check: exit %d\n%s", code, errOut)
+	}
+}
+
+func TestScenarioRecordThenReplay(t *testing.T) {
+	t.Parallel()
+	ctx := natstest.Context(t, 2*time.Minute)
+	dir := t.TempDir()
+	content, err := os.ReadFile(scenarioExample("failure-modes.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := scenarioFile(t, dir, "failure-modes.yaml", string(content))
+	recording := filepath.Join(dir, "run.jsonl")
+	if code, out, errOut := run(t, ctx, "scenario", "run", path, "--record", recording); code != 0 {
+		t.Fatalf("record: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := run(t, ctx, "replay", recording, "--scenario", path)
+	if code != 0 || !strings.Contains(out, "no difference: 4 stages replayed as recorded") {
+		t.Fatalf("replay: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+
+	// The failing script is fixed: the replay shows what changes, and exits 2.
+	changed := scenarioFile(t, dir, "changed.yaml", strings.Replace(string(content), "      exit 3\n", "      exit 0\n", 1))
+	code, out, errOut = run(t, ctx, "replay", recording, "--scenario", changed)
+	squeezed := strings.Join(strings.Fields(out), " ")
+	if code != 2 ||
+		!strings.Contains(squeezed, "step-2 snapshot/pre (app strict): DIFFERS") ||
+		!strings.Contains(squeezed, "abortAction true false changed") ||
+		!strings.Contains(squeezed, "fail-freeze@db-0/mysql failed (exit 3) succeeded (exit 0) changed") ||
+		!strings.Contains(errOut, "the replay differs from the recording") {
+		t.Fatalf("replay with a change: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	code, out, _ = run(t, ctx, "replay", recording, "--scenario", changed, "-o", "json")
+	if code != 2 || !strings.Contains(out, `"differs": true`) || !strings.Contains(out, `"change": "changed"`) {
+		t.Fatalf("replay -o json: exit %d\n%s", code, out)
+	}
+}
