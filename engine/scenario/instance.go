@@ -160,20 +160,20 @@ func (in *instance) stop() error {
 // its buckets before it plans a stage.
 func (in *instance) load(ctx context.Context, account string, sc *Scenario) error {
 	for _, a := range sc.Apps {
-		app := store.App{ID: appID(a.Name), Name: a.Name, Containers: inventory(a.Containers)}
+		app := store.App{ID: sc.appIDOf(a.Name), Name: a.Name, Containers: inventory(a.Containers)}
 		if _, err := in.st.SaveApp(ctx, account, app, by); err != nil {
 			return fmt.Errorf("scenario: store app %q: %w", a.Name, err)
 		}
 	}
 	for _, s := range sc.Sources {
 		src := executor.NewScriptSource(s.Name, []byte(s.Script))
-		src.ID = sourceID(s.Name)
+		src.ID = sc.sourceIDOf(s.Name)
 		if _, err := in.st.SaveSource(ctx, account, *src, by); err != nil {
 			return fmt.Errorf("scenario: store source %q: %w", s.Name, err)
 		}
 	}
 	for _, h := range sc.Hooks {
-		if _, err := in.st.SaveHook(ctx, account, h.executionHook(), by); err != nil {
+		if _, err := in.st.SaveHook(ctx, account, h.executionHook(sc), by); err != nil {
 			return fmt.Errorf("scenario: store hook %q: %w", h.Name, err)
 		}
 	}
@@ -182,7 +182,7 @@ func (in *instance) load(ctx context.Context, account string, sc *Scenario) erro
 		if o.Enabled {
 			enabled = matcher.EnabledTrue
 		}
-		ov := store.Override{AppID: appID(o.App), ExecutionHookID: hookID(o.Hook), Enabled: enabled}
+		ov := store.Override{AppID: sc.appIDOf(o.App), ExecutionHookID: sc.hookIDOf(o.Hook), Enabled: enabled}
 		if _, err := in.st.CreateOverride(ctx, account, ov, by); err != nil {
 			return fmt.Errorf("scenario: store override of hook %q for app %q: %w", o.Hook, o.App, err)
 		}

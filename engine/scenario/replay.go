@@ -74,7 +74,7 @@ func (in *instance) replay(ctx context.Context, evs []*events.LifecycleEvent, re
 	loaded := map[string]bool{}
 	appNames := map[string]string{}
 	for _, a := range defs.Apps {
-		appNames[appID(a.Name)] = a.Name
+		appNames[defs.appIDOf(a.Name)] = a.Name
 	}
 	rep := &ReplayReport{Stages: []StageComparison{}}
 	done := map[string]bool{}

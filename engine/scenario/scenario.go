@@ -31,6 +31,10 @@ type Scenario struct {
 // App is an application and its container inventory, registered as a
 // Hookshot app (store.App) so that lifecycle events may omit containers.
 type App struct {
+	// ID is the app's identifier. A scenario file never sets it: it derives
+	// from the name. Definitions read from a server (see FromStore) keep the
+	// server's, so its recorded events find their apps.
+	ID         string
 	Name       string
 	Containers []Container
 }
@@ -47,6 +51,8 @@ type Container struct {
 
 // Source is a hook source: a script given inline or read from a file.
 type Source struct {
+	// ID is the source's identifier, as App.ID.
+	ID   string
 	Name string
 	// Script is the script text. Load and Parse read it from File when the
 	// scenario names a file.
@@ -58,6 +64,8 @@ type Source struct {
 
 // Hook is an execution hook, by names: App, Source.
 type Hook struct {
+	// ID is the hook's identifier, as App.ID.
+	ID        string
 	Name      string
 	App       string
 	Action    string
@@ -176,6 +184,35 @@ func resourceID(kind, name string) string {
 }
 
 func appID(name string) string    { return resourceID("app", name) }
+
+// appIDOf, sourceIDOf and hookIDOf resolve a name of the scenario to the
+// resource's identifier: its explicit ID, else the one derived from the name.
+func (sc *Scenario) appIDOf(name string) string {
+	for _, a := range sc.Apps {
+		if a.Name == name && a.ID != "" {
+			return a.ID
+		}
+	}
+	return appID(name)
+}
+
+func (sc *Scenario) sourceIDOf(name string) string {
+	for _, s := range sc.Sources {
+		if s.Name == name && s.ID != "" {
+			return s.ID
+		}
+	}
+	return sourceID(name)
+}
+
+func (sc *Scenario) hookIDOf(name string) string {
+	for _, h := range sc.Hooks {
+		if h.Name == name && h.ID != "" {
+			return h.ID
+		}
+	}
+	return hookID(name)
+}
 func sourceID(name string) string { return resourceID("source", name) }
 func hookID(name string) string   { return resourceID("hook", name) }
 

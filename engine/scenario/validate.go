@@ -200,11 +200,11 @@ var hookFields = map[string]string{
 }
 
 // executionHook is the Astra execution hook a scenario hook stores.
-func (h *Hook) executionHook() matcher.ExecutionHook {
+func (h *Hook) executionHook(sc *Scenario) matcher.ExecutionHook {
 	eh := matcher.ExecutionHook{
-		Type: matcher.MediaType, Version: matcher.CurrentVersion, ID: hookID(h.Name), Name: h.Name,
+		Type: matcher.MediaType, Version: matcher.CurrentVersion, ID: sc.hookIDOf(h.Name), Name: h.Name,
 		HookType: cmp.Or(h.HookType, matcher.HookTypeCustom), Action: h.Action, Stage: h.Stage,
-		HookSourceID: sourceID(h.Source), Arguments: slices.Clone(h.Arguments), AppID: appID(h.App),
+		HookSourceID: sc.sourceIDOf(h.Source), Arguments: slices.Clone(h.Arguments), AppID: sc.appIDOf(h.App),
 		Enabled: matcher.EnabledTrue, Description: h.Description, TimeoutSeconds: h.TimeoutSeconds, FailureMode: h.FailureMode,
 	}
 	if eh.Arguments == nil {
@@ -238,7 +238,7 @@ func (c *checker) hook(i int, seen map[string]int) {
 	case !c.sourceNames[h.Source]:
 		c.add(p+".source", "no source named %q%s", h.Source, known(names(c.s.Sources, func(s Source) string { return s.Name })))
 	}
-	eh := h.executionHook()
+	eh := h.executionHook(c.s)
 	var ve *matcher.ValidationError
 	if err := eh.Validate(); errors.As(err, &ve) {
 		for _, f := range ve.Fields {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -193,10 +194,13 @@ func newReplayCmd() *cobra.Command {
 	var (
 		file, output string
 		stageTimeout time.Duration
+		cf           clientFlags
+		slice        scenario.Slice
+		since        time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "replay RECORDING --scenario FILE",
-		Short: "Re-drive a recorded run through the hooks of a scenario and compare",
+		Use:   "replay [RECORDING] [--scenario FILE]",
+		Short: "Re-drive recorded lifecycle events through current hooks and compare",
 		Long: `Replay re-publishes every lifecycle event of a recording ('hookshot scenario
 run --record') through a fresh in-process Hookshot loaded with the apps,
 sources, hooks and overrides of --scenario (its steps are ignored), in
@@ -205,28 +209,74 @@ what was recorded next to what happens now: hookState, abortAction and each
 execution (hook@container: status and exit code), marking what was added,
 what is missing and what changed.
 
+Without RECORDING, replay reads a slice of a running Hookshot's lifecycle
+stream instead (--nats-url, --account, and --run, --since or --from-seq/
+--to-seq), with the stage results it recorded, and — without --scenario —
+that Hookshot's current apps, sources, hooks (their default versions) and
+overrides: what would happen today, in a fresh in-process Hookshot, without
+running anything on the server.
+
 Exit status: 0 when nothing differs, 2 when something does, 1 when the
 recording or the scenario is invalid or something broke.`,
 		Example: `  hookshot scenario run freeze.yaml --record freeze.jsonl
   # … edit a hook in freeze.yaml …
-  hookshot replay freeze.jsonl --scenario freeze.yaml`,
-		Args: cobra.ExactArgs(1),
+  hookshot replay freeze.jsonl --scenario freeze.yaml
+  # what would last night's runs do with today's hooks?
+  hookshot replay --nats-url nats://hookshot:4222 --account payroll --since 24h`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := scenarioCheckOutput(output); err != nil {
 				return err
 			}
-			defs, err := scenarioLoadAll(cmd.ErrOrStderr(), []string{file}, scenario.LoadDefinitions)
-			if err != nil {
-				return err
+			var (
+				defs      *scenario.Scenario
+				recording io.Reader
+				name      string
+			)
+			if file != "" {
+				loaded, err := scenarioLoadAll(cmd.ErrOrStderr(), []string{file}, scenario.LoadDefinitions)
+				if err != nil {
+					return err
+				}
+				defs = loaded[0]
 			}
-			f, err := os.Open(args[0])
-			if err != nil {
-				return err
+			if len(args) == 1 {
+				if defs == nil {
+					return errors.New("replaying a recording file needs --scenario FILE")
+				}
+				f, err := os.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				recording, name = f, args[0]
+			} else {
+				c, err := cf.connect(cmd.Context(), "hookshot replay")
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				if since > 0 {
+					slice.Since = time.Now().Add(-since)
+				}
+				var buf bytes.Buffer
+				n, err := scenario.RecordStreams(cmd.Context(), c.js, cf.account, slice, &buf)
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					return fmt.Errorf("no lifecycle events of account %s in that slice of the stream", cf.account)
+				}
+				if defs == nil {
+					if defs, err = scenario.FromStore(cmd.Context(), c.store, cf.account); err != nil {
+						return fmt.Errorf("read the current definitions: %w", err)
+					}
+				}
+				recording, name = &buf, fmt.Sprintf("%d lifecycle events of account %s", n, cf.account)
 			}
-			defer f.Close()
-			rr, err := scenario.Replay(cmd.Context(), f, *defs[0], scenario.Options{StageTimeout: stageTimeout})
+			rr, err := scenario.Replay(cmd.Context(), recording, *defs, scenario.Options{StageTimeout: stageTimeout})
 			if err != nil {
-				return fmt.Errorf("replay %s: %w", args[0], err)
+				return fmt.Errorf("replay %s: %w", name, err)
 			}
 			if output == "json" {
 				err = scenarioPrintJSON(cmd.OutOrStdout(), struct {
@@ -245,8 +295,12 @@ recording or the scenario is invalid or something broke.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&file, "scenario", "", "the scenario file whose definitions to replay with (required)")
-	_ = cmd.MarkFlagRequired("scenario")
+	cmd.Flags().StringVar(&file, "scenario", "", "the scenario file whose definitions to replay with (default with a stream slice: the server's current ones)")
+	cf.register(cmd)
+	cmd.Flags().StringVar(&slice.RunID, "run", "", "stream slice: only this run")
+	cmd.Flags().DurationVar(&since, "since", 0, "stream slice: events of the last DURATION")
+	cmd.Flags().Uint64Var(&slice.FromSeq, "from-seq", 0, "stream slice: from this lifecycle stream sequence")
+	cmd.Flags().Uint64Var(&slice.ToSeq, "to-seq", 0, "stream slice: up to this lifecycle stream sequence")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().DurationVar(&stageTimeout, "stage-timeout", time.Minute, "how long one stage may take before it counts as timed out")
 	return cmd

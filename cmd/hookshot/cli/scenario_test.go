@@ -1,12 +1,16 @@
 package cli_test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hookshot-dev/hookshot/cmd/hookshot/cli"
 	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
 )
 
@@ -118,5 +122,53 @@ func TestScenarioRecordThenReplay(t *testing.T) {
 	code, out, _ = run(t, ctx, "replay", recording, "--scenario", changed, "-o", "json")
 	if code != 2 || !strings.Contains(out, `"differs": true`) || !strings.Contains(out, `"change": "changed"`) {
 		t.Fatalf("replay -o json: exit %d\n%s", code, out)
+	}
+}
+
+// A slice of a running server's lifecycle stream replays through the
+// server's current hooks, in a fresh in-process Hookshot: the same hooks give
+// the same outcome; a hook changed since shows the difference.
+func TestReplayStreamSliceThroughCurrentHooks(t *testing.T) {
+	natsURL, apiURL := startServerWithAPI(t)
+	ctx := context.Background()
+	api := []string{"--server", apiURL, "--token", testToken}
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "inv.json")
+	_ = os.WriteFile(inv, []byte(`[{"namespaceName":"prod","podName":"db-0","containerName":"mysql","containerImage":"mysql:8.4"}]`), 0o600)
+	mustRun := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := run(t, ctx, args...)
+		if code != 0 {
+			t.Fatalf("%v: %d\n%s%s", args, code, out, errOut)
+		}
+		return out
+	}
+	idOf := func(out string) string {
+		var m map[string]any
+		_ = json.Unmarshal([]byte(out), &m)
+		return fmt.Sprint(m["id"])
+	}
+	app := idOf(mustRun(append([]string{"apps", "create", "--name", "db", "--containers", inv, "-o", "json"}, api...)...))
+	script := filepath.Join(dir, "freeze.sh")
+	_ = os.WriteFile(script, []byte("#!/bin/sh\necho frozen\n"), 0o600)
+	src := idOf(mustRun(append([]string{"sources", "create", "--name", "freeze", "--script", script, "-o", "json"}, api...)...))
+	mustRun(append([]string{"hooks", "create", "--name", "freeze", "--app", app, "--action", "snapshot", "--stage", "pre", "--source", src}, api...)...)
+	out := mustRun(append([]string{"snapshot", app, "--wait", "-o", "json"}, api...)...)
+	var snap struct{ RunID string }
+	if err := json.Unmarshal([]byte(out), &snap); err != nil || snap.RunID == "" {
+		t.Fatalf("snapshot output %q: %v", out, err)
+	}
+
+	replay := []string{"replay", "--nats-url", natsURL, "--account", "default", "--run", snap.RunID}
+	if code, out, errOut := run(t, ctx, replay...); code != 0 {
+		t.Fatalf("replay with unchanged hooks: %d\n%s%s", code, out, errOut)
+	}
+	mustRun(append([]string{"hooks", "update", "freeze", "--enabled", "false"}, api...)...)
+	code, out, errOut := run(t, ctx, replay...)
+	if code != cli.ExitHookFailed || !strings.Contains(out, "freeze") {
+		t.Fatalf("replay after disabling the hook: %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, ctx, "replay", "--nats-url", natsURL, "--account", "default", "--run", "no-such-run"); code != cli.ExitError || !strings.Contains(errOut, "no lifecycle events") {
+		t.Fatalf("empty slice: %d %s", code, errOut)
 	}
 }
