@@ -3,6 +3,8 @@ package scenario
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +40,12 @@ type Options struct {
 	// TempDir is where the in-process NATS server keeps its storage (a fresh
 	// directory under it, removed afterwards). Defaults to os.TempDir().
 	TempDir string
+	// NATSURL runs the scenario against a running Hookshot instead of a
+	// fresh in-process one (Run only): its engine, workers and driver do the
+	// work. Everything lives in a fresh account (scenario-<random>), whose
+	// apps, sources, hooks and overrides are removed afterwards; run IDs
+	// carry the account's name so they never meet another run's.
+	NATSURL string
 }
 
 func (o Options) withDefaults() Options {
@@ -62,19 +70,23 @@ const (
 // storage in a temp dir, an engine, one worker and a driver.
 type instance struct {
 	opts Options
-	dir  string
-	srv  *embedded.Server
-	nc   *nats.Conn
-	js   jetstream.JetStream
-	eng  *engine.Engine
-	wrk  *engine.Worker
-	drv  *driver.Driver
-	st   *store.Store
+	// account holds the scenario's resources and runs; runPrefix starts
+	// every run ID (empty in-process, where nothing else runs).
+	account, runPrefix string
+	remote             bool
+	dir                string
+	srv                *embedded.Server
+	nc                 *nats.Conn
+	js                 jetstream.JetStream
+	eng                *engine.Engine
+	wrk                *engine.Worker
+	drv                *driver.Driver
+	st                 *store.Store
 }
 
 // startInstance starts everything; on failure it stops what it started.
 func startInstance(ctx context.Context, opts Options) (in *instance, err error) {
-	in = &instance{opts: opts}
+	in = &instance{opts: opts, account: Account}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, in.stop())
@@ -124,6 +136,62 @@ func startInstance(ctx context.Context, opts Options) (in *instance, err error) 
 	return in, nil
 }
 
+// connectInstance uses the Hookshot whose NATS is at opts.NATSURL: it
+// stores definitions in a fresh account and creates actions there; the
+// server's own driver, engine and workers run them.
+func connectInstance(ctx context.Context, opts Options) (in *instance, err error) {
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	acct := Account + "-" + hex.EncodeToString(suffix)
+	in = &instance{opts: opts, account: acct, runPrefix: acct + "-", remote: true}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, in.stop())
+			in = nil
+		}
+	}()
+	if in.nc, err = nats.Connect(opts.NATSURL, nats.Name("hookshot-scenario")); err != nil {
+		return nil, fmt.Errorf("scenario: cannot reach NATS at %s: %w", opts.NATSURL, err)
+	}
+	if in.js, err = jetstream.New(in.nc); err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	if in.st, err = store.Open(ctx, in.js); err != nil {
+		return nil, fmt.Errorf("scenario: %w (is a hookshot server running on that NATS?)", err)
+	}
+	// Not started: it only stores actions; the server's driver runs them.
+	if in.drv, err = driver.New(ctx, driver.Config{JS: in.js, Logger: opts.Logger.Named("driver"), StageTimeout: opts.StageTimeout}); err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	return in, nil
+}
+
+// cleanup removes the definitions a remote run stored in its account.
+func (in *instance) cleanup(ctx context.Context) error {
+	var errs []error
+	if ovs, err := in.st.Overrides.List(ctx, in.account); err == nil {
+		for _, o := range ovs {
+			errs = append(errs, in.st.DeleteOverride(ctx, in.account, o.ID, 0))
+		}
+	}
+	if hooks, err := in.st.Hooks.List(ctx, in.account); err == nil {
+		for _, h := range hooks {
+			errs = append(errs, in.st.DeleteHook(ctx, in.account, h.ID, 0))
+		}
+	}
+	if srcs, err := in.st.Sources.List(ctx, in.account); err == nil {
+		for _, s := range srcs {
+			errs = append(errs, in.st.DeleteSource(ctx, in.account, s.ID, 0))
+		}
+	}
+	if apps, err := in.st.Apps.List(ctx, in.account); err == nil {
+		for _, a := range apps {
+			errs = append(errs, in.st.DeleteApp(ctx, in.account, a.ID, 0))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // stop stops the driver, the worker (running hooks get stopTimeout to
 // finish), the engine and the server, and removes the storage. Every
 // goroutine has ended when it returns.
@@ -131,6 +199,9 @@ func (in *instance) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	var errs []error
+	if in.remote && in.st != nil {
+		errs = append(errs, in.cleanup(ctx))
+	}
 	if in.drv != nil {
 		errs = append(errs, in.drv.Stop(ctx))
 	}

@@ -40,11 +40,17 @@ const maxEntryBytes = 2*events.MaxMessageBytes + 4096
 // streams. Each stream's messages keep their stream order; the two streams
 // are merged by the time the server stored each message.
 func (in *instance) record(ctx context.Context, w io.Writer) error {
-	lifecycle, err := readSubject(ctx, in.js, events.StreamLifecycle, events.SubjectsLifecycle)
+	// Against a running server only the scenario's account: the server's
+	// streams hold everyone's messages. In-process, everything is ours.
+	acct := "*"
+	if in.remote {
+		acct = in.account
+	}
+	lifecycle, err := readSubject(ctx, in.js, events.StreamLifecycle, events.SubjectLifecycle+"."+acct+".>")
 	if err != nil {
 		return fmt.Errorf("scenario: record: %w", err)
 	}
-	results, err := readSubject(ctx, in.js, events.StreamResults, events.SubjectsResults)
+	results, err := readSubject(ctx, in.js, events.StreamResults, events.SubjectResults+".*."+acct+".*")
 	if err != nil {
 		return fmt.Errorf("scenario: record: %w", err)
 	}

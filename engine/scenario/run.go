@@ -25,7 +25,11 @@ func Run(ctx context.Context, sc Scenario, opts Options) (*Report, error) {
 	}
 	opts = opts.withDefaults()
 	began := time.Now()
-	in, err := startInstance(ctx, opts)
+	start := startInstance
+	if opts.NATSURL != "" {
+		start = connectInstance
+	}
+	in, err := start(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +42,7 @@ func Run(ctx context.Context, sc Scenario, opts Options) (*Report, error) {
 }
 
 func (in *instance) run(ctx context.Context, sc *Scenario) (*Report, error) {
-	if err := in.load(ctx, Account, sc); err != nil {
+	if err := in.load(ctx, in.account, sc); err != nil {
 		return nil, err
 	}
 	rep := &Report{Name: sc.Name, File: sc.File, Steps: []StepReport{}}
@@ -61,7 +65,7 @@ func (in *instance) run(ctx context.Context, sc *Scenario) (*Report, error) {
 func (in *instance) step(ctx context.Context, sc *Scenario, i int) (*StepReport, error) {
 	st := &sc.Steps[i]
 	began := time.Now()
-	rep := &StepReport{Index: i + 1, Name: st.title(), App: st.app(), RunID: st.runID(i)}
+	rep := &StepReport{Index: i + 1, Name: st.title(), App: st.app(), RunID: in.runPrefix + st.runID(i)}
 	var (
 		out *Outcome
 		err error
@@ -86,7 +90,7 @@ func (in *instance) step(ctx context.Context, sc *Scenario, i int) (*StepReport,
 // and waits until it is completed or failed.
 func (in *instance) runAction(ctx context.Context, st *Step, i int, runID string) (*Outcome, error) {
 	a, _, err := in.drv.Create(ctx, driver.Action{
-		Account: Account, AppID: appID(st.App), Kind: driver.Kind(st.Action), RunID: runID, Name: fmt.Sprintf("step-%d", i+1),
+		Account: in.account, AppID: appID(st.App), Kind: driver.Kind(st.Action), RunID: runID, Name: fmt.Sprintf("step-%d", i+1),
 	}, by)
 	if err != nil {
 		return nil, fmt.Errorf("create the %s: %w", st.Action, err)
@@ -96,7 +100,7 @@ func (in *instance) runAction(ctx context.Context, st *Step, i int, runID string
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	out := &Outcome{Executions: []Execution{}}
-	done, err := in.drv.Wait(wctx, Account, a.ID)
+	done, err := in.drv.Wait(wctx, in.account, a.ID)
 	switch {
 	case err == nil:
 		out.State, out.StateUnready, out.HookState = done.State, done.StateUnready, done.HookState
@@ -121,7 +125,7 @@ func (in *instance) runAction(ctx context.Context, st *Step, i int, runID string
 // runEvent publishes a raw lifecycle event, as a controller would, and waits
 // for its stage result.
 func (in *instance) runEvent(ctx context.Context, e *Event, runID string) (*Outcome, error) {
-	ev := &events.LifecycleEvent{RunID: runID, AccountID: Account, AppID: appID(e.App), Action: e.Action, Stage: e.Stage}
+	ev := &events.LifecycleEvent{RunID: runID, AccountID: in.account, AppID: appID(e.App), Action: e.Action, Stage: e.Stage}
 	if len(e.Containers) > 0 {
 		ev.Containers = inventory(e.Containers)
 	}
@@ -131,7 +135,7 @@ func (in *instance) runEvent(ctx context.Context, e *Event, runID string) (*Outc
 	out := &Outcome{Executions: []Execution{}}
 	wctx, cancel := context.WithTimeout(ctx, in.opts.StageTimeout)
 	defer cancel()
-	sr, err := events.WaitStageResult(wctx, in.js, Account, runID, e.Action, e.Stage)
+	sr, err := events.WaitStageResult(wctx, in.js, in.account, runID, e.Action, e.Stage)
 	switch {
 	case err == nil:
 		out.HookState, out.AbortAction, out.HookStateDetails = sr.HookState, sr.AbortAction, sr.HookStateDetails
@@ -150,7 +154,7 @@ func (in *instance) runEvent(ctx context.Context, e *Event, runID string) (*Outc
 // executions reads the execution results of a run (of one stage when action
 // is set) from the results stream, in the order they started.
 func (in *instance) executions(ctx context.Context, runID, action, stage string) ([]Execution, error) {
-	msgs, err := readSubject(ctx, in.js, events.StreamResults, events.ExecutionResultSubject(Account, runID))
+	msgs, err := readSubject(ctx, in.js, events.StreamResults, events.ExecutionResultSubject(in.account, runID))
 	if err != nil {
 		return nil, err
 	}

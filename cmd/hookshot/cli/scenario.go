@@ -36,8 +36,8 @@ package engine/scenario; examples/scenarios holds examples that pass.`,
 
 func newScenarioRunCmd() *cobra.Command {
 	var (
-		record, output string
-		stageTimeout   time.Duration
+		record, output, natsURL string
+		stageTimeout            time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run FILE...",
@@ -75,7 +75,7 @@ Exit status: 0 when every scenario passes, 2 when an expectation failed,
 			failed, broken := 0, 0
 			for i, sc := range scs {
 				res := scenarioResult{File: args[i]}
-				rep, err := scenarioRunOne(cmd, sc, records[i], stageTimeout)
+				rep, err := scenarioRunOne(cmd, sc, records[i], stageTimeout, natsURL)
 				if err != nil {
 					broken++
 					res.Error = err.Error()
@@ -111,6 +111,7 @@ Exit status: 0 when every scenario passes, 2 when an expectation failed,
 		},
 	}
 	cmd.Flags().StringVar(&record, "record", "", "write the event log of the run to this file (a directory with several scenarios)")
+	cmd.Flags().StringVar(&natsURL, "nats-url", "", "run against the hookshot server whose NATS is at this URL (its engine, workers and driver do the work, in a fresh account removed afterwards) instead of a fresh in-process Hookshot")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().DurationVar(&stageTimeout, "stage-timeout", time.Minute, "how long one stage may take before it counts as timed out")
 	return cmd
@@ -125,8 +126,8 @@ type scenarioResult struct {
 }
 
 // scenarioRunOne runs one scenario, recording to path when it is set.
-func scenarioRunOne(cmd *cobra.Command, sc *scenario.Scenario, path string, stageTimeout time.Duration) (*scenario.Report, error) {
-	opts := scenario.Options{StageTimeout: stageTimeout}
+func scenarioRunOne(cmd *cobra.Command, sc *scenario.Scenario, path string, stageTimeout time.Duration, natsURL string) (*scenario.Report, error) {
+	opts := scenario.Options{StageTimeout: stageTimeout, NATSURL: natsURL}
 	var f *os.File
 	if path != "" {
 		var err error

@@ -12,6 +12,9 @@ import (
 
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/cli"
 	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
+	"github.com/hookshot-dev/hookshot/events"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // scenarioExample is a shipped example scenario.
@@ -171,4 +174,43 @@ func TestReplayStreamSliceThroughCurrentHooks(t *testing.T) {
 	if code, _, errOut := run(t, ctx, "replay", "--nats-url", natsURL, "--account", "default", "--run", "no-such-run"); code != cli.ExitError || !strings.Contains(errOut, "no lifecycle events") {
 		t.Fatalf("empty slice: %d %s", code, errOut)
 	}
+}
+
+// A scenario runs against a running server too: its engine, workers and
+// driver do the work, in an account of its own that is cleaned up after.
+func TestScenarioAgainstARunningServer(t *testing.T) {
+	natsURL, apiURL := startServerWithAPI(t)
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "examples", "scenarios", "*.yaml"))
+	if err != nil || len(files) < 6 {
+		t.Fatalf("examples: %v %v", files, err)
+	}
+	args := append([]string{"scenario", "run", "--nats-url", natsURL}, files...)
+	if code, out, errOut := run(t, context.Background(), args...); code != 0 {
+		t.Fatalf("scenario run against the server: %d\n%s%s", code, out, errOut)
+	}
+	// Run twice: run IDs and names never meet the first run's.
+	if code, out, errOut := run(t, context.Background(), args[:4+1]...); code != 0 {
+		t.Fatalf("second run: %d\n%s%s", code, out, errOut)
+	}
+	// Nothing of the scenarios' definitions is left on the server.
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	for _, b := range []string{events.BucketHooks, events.BucketSources, events.BucketApps, events.BucketOverrides} {
+		kv, err := js.KeyValue(context.Background(), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lister, err := kv.ListKeys(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range lister.Keys() {
+			t.Errorf("%s: %s left behind", b, k)
+		}
+	}
+	_ = apiURL
 }
