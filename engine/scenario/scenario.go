@@ -183,7 +183,7 @@ func resourceID(kind, name string) string {
 	return uuid.NewSHA1(idSpace, []byte(kind+"/"+name)).String()
 }
 
-func appID(name string) string    { return resourceID("app", name) }
+func appID(name string) string { return resourceID("app", name) }
 
 // appIDOf, sourceIDOf and hookIDOf resolve a name of the scenario to the
 // resource's identifier: its explicit ID, else the one derived from the name.
