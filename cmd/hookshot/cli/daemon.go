@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -362,23 +361,13 @@ func certRules(ids []config.CertIdentity) ([]api.CertRule, error) {
 
 // reloadOnSIGHUP reloads the certificate on SIGHUP until done is closed.
 func reloadOnSIGHUP(r *tlsreload.Reloader, log *zap.Logger, done <-chan struct{}) {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGHUP)
-	go func() {
-		defer signal.Stop(sig)
-		for {
-			select {
-			case <-done:
-				return
-			case <-sig:
-				if err := r.Reload(); err != nil {
-					log.Error("SIGHUP: certificate not reloaded; still serving the previous one", zap.Error(err))
-					continue
-				}
-				log.Info("SIGHUP: certificate reloaded", zap.String("subject", r.Current().Subject.String()))
-			}
+	onSignal(syscall.SIGHUP, done, func() {
+		if err := r.Reload(); err != nil {
+			log.Error("SIGHUP: certificate not reloaded; still serving the previous one", zap.Error(err))
+			return
 		}
-	}()
+		log.Info("SIGHUP: certificate reloaded", zap.String("subject", r.Current().Subject.String()))
+	})
 }
 
 // tokenSpecs gathers the configured tokens from the configuration and the

@@ -43,21 +43,28 @@ func daemonLogger(c config.Log, out io.Writer) (*zap.Logger, zap.AtomicLevel, er
 // toggleDebugOnSIGUSR1 switches the level to debug on SIGUSR1 and back to
 // the configured level on the next one, until done is closed.
 func toggleDebugOnSIGUSR1(level zap.AtomicLevel, configured zapcore.Level, log *zap.Logger, done <-chan struct{}) {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGUSR1)
+	onSignal(syscall.SIGUSR1, done, func() {
+		next := zapcore.DebugLevel
+		if level.Level() == zapcore.DebugLevel {
+			next = configured
+		}
+		level.SetLevel(next)
+		log.Info("log level changed by SIGUSR1", zap.Stringer("level", next))
+	})
+}
+
+// onSignal calls fn each time sig arrives, until done is closed.
+func onSignal(sig os.Signal, done <-chan struct{}, fn func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sig)
 	go func() {
-		defer signal.Stop(sig)
+		defer signal.Stop(ch)
 		for {
 			select {
 			case <-done:
 				return
-			case <-sig:
-				next := zapcore.DebugLevel
-				if level.Level() == zapcore.DebugLevel {
-					next = configured
-				}
-				level.SetLevel(next)
-				log.Info("log level changed by SIGUSR1", zap.Stringer("level", next))
+			case <-ch:
+				fn()
 			}
 		}
 	}()
