@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -140,4 +142,68 @@ func TestContexts(t *testing.T) {
 	if code, _, _ := run(t, context.Background(), "sources", "list"); code != 0 {
 		t.Fatal("back on the local context")
 	}
+}
+
+// The certificate commands write files the server and clients can use.
+func TestCertsCommands(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	if code, out, errOut := run(t, ctx, "certs", "self-signed", "--dir", dir, "--host", "localhost,127.0.0.1"); code != 0 || !strings.Contains(out, filepath.Join(dir, "cert.pem")) {
+		t.Fatalf("self-signed: %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, ctx, "certs", "ca", "--dir", dir, "--cn", "clients"); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, out, errOut := run(t, ctx, "certs", "client", "--ca-cert", filepath.Join(dir, "ca.pem"), "--ca-key", filepath.Join(dir, "ca-key.pem"), "--cn", "ci", "--dir", dir)
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		path := strings.TrimSpace(line[strings.Index(line, ":")+1:])
+		pair, err := os.ReadFile(path)
+		if err != nil || !strings.Contains(string(pair), "-----BEGIN ") {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	if code, _, errOut := run(t, ctx, "certs", "client", "--ca-cert", filepath.Join(dir, "missing.pem"), "--ca-key", filepath.Join(dir, "ca-key.pem"), "--cn", "ci", "--dir", dir); code != cli.ExitError || !strings.Contains(errOut, "missing.pem") {
+		t.Fatalf("missing CA: %d %s", code, errOut)
+	}
+}
+
+var uuidPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// The list tables, golden: ids replaced by a placeholder of the same width
+// (so alignment is still checked), rows in name order.
+func TestListTablesGolden(t *testing.T) {
+	_, apiURL := startServerWithAPI(t)
+	dir := t.TempDir()
+	api := []string{"--server", apiURL, "--token", testToken}
+	ctx := context.Background()
+	mustRun := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := run(t, ctx, append(args, api...)...)
+		if code != 0 {
+			t.Fatalf("%v: %d %s", args, code, errOut)
+		}
+		return out
+	}
+	inv := filepath.Join(dir, "inv.json")
+	_ = os.WriteFile(inv, []byte(`[{"namespaceName":"prod","podName":"db-0","containerName":"mysql","containerImage":"mysql:8.4"},{"namespaceName":"prod","podName":"web-0","containerName":"web","containerImage":"nginx:1.27"}]`), 0o600)
+	app := uuidPattern.FindString(mustRun("apps", "create", "--name", "payroll", "--containers", inv, "-o", "json"))
+	mustRun("apps", "create", "--name", "billing")
+	script := filepath.Join(dir, "s.sh")
+	_ = os.WriteFile(script, []byte("exit 0\n"), 0o600)
+	src := uuidPattern.FindString(mustRun("sources", "create", "--name", "quiesce", "--script", script, "--description", "quiesce the database", "-o", "json"))
+	mustRun("hooks", "create", "--name", "freeze", "--app", app, "--action", "snapshot", "--stage", "pre", "--source", src, "--criteria", `containerImage=\bmysql\b`, "--failure-mode", "FAIL")
+	mustRun("hooks", "create", "--name", "flush", "--app", app, "--action", "backup", "--stage", "pre", "--source", src)
+	var all []string
+	for _, kind := range []string{"apps", "sources", "hooks"} {
+		out := uuidPattern.ReplaceAllString(mustRun(kind, "list"), "________-____-____-____-____________")
+		lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+		rows := lines[1:]
+		sort.Slice(rows, func(i, j int) bool { return strings.Fields(rows[i])[1] < strings.Fields(rows[j])[1] })
+		all = append(all, "$ hookshot "+kind+" list", lines[0])
+		all = append(all, rows...)
+	}
+	golden(t, "lists.golden", strings.Join(all, "\n")+"\n")
 }

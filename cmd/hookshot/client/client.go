@@ -116,11 +116,11 @@ func (e *APIError) Error() string {
 	default:
 		fmt.Fprintf(&b, "HTTP %d", e.Status)
 	}
+	if e.CorrelationID != "" {
+		fmt.Fprintf(&b, " (correlation ID %s)", e.CorrelationID)
+	}
 	for _, f := range append(e.InvalidFields, e.InvalidParams...) {
 		fmt.Fprintf(&b, "\n  %s: %s", f.Name, f.Reason)
-	}
-	if e.CorrelationID != "" {
-		fmt.Fprintf(&b, "\n  (correlation ID %s)", e.CorrelationID)
 	}
 	return b.String()
 }
