@@ -226,6 +226,10 @@ func (e *Engine) pinnedVersion(account, hookID string) (store.HookVersion, bool)
 	return v, ok
 }
 
+// SyncIndex waits until the index has applied every hook and override
+// written before the call.
+func (e *Engine) SyncIndex(ctx context.Context) error { return e.syncIndex(ctx) }
+
 // syncIndex waits until the index has applied every hook and override
 // written before the call.
 func (e *Engine) syncIndex(ctx context.Context) error {

@@ -52,7 +52,7 @@ func newFullHarness(t *testing.T) *harness {
 		_ = eng.Stop(stop)
 	})
 	h.srv.Close()
-	return newHarnessWith(t, env, api.Config{Matcher: eng.Index(), Actions: d, Runs: eng})
+	return newHarnessWith(t, env, api.Config{Matcher: eng.Index(), Actions: d, Runs: eng, SyncIndex: eng.SyncIndex})
 }
 
 // waitState polls an action until it leaves pending and running.

@@ -48,6 +48,14 @@ func (s *Server) explainApp(w http.ResponseWriter, r *http.Request) *Problem {
 		containers = []events.Container{}
 	}
 	events.SortContainers(containers)
+	// The index is the engine's cache of the hooks bucket: let it catch up,
+	// as the engine does before planning, so a hook written a moment ago is
+	// explained too.
+	if s.cfg.SyncIndex != nil {
+		if err := s.cfg.SyncIndex(r.Context()); err != nil {
+			return s.internal(r, err)
+		}
+	}
 	hooks := s.cfg.Matcher.Explain(account, appID, action, stage, containers)
 	if hooks == nil {
 		hooks = []matcher.Explanation{}

@@ -41,6 +41,9 @@ type Config struct {
 	// /accounts/{account_id}/hookshot/v1/runs. Without it those routes
 	// answer 503.
 	Runs Runs
+	// SyncIndex, when set, brings Matcher up to date with the stored hooks
+	// before explain reads it (engine.Engine.SyncIndex).
+	SyncIndex func(context.Context) error
 	// Logger defaults to a no-op logger.
 	Logger *zap.Logger
 	// Metrics records requests by route, method and status; nil records nothing.

@@ -319,7 +319,7 @@ func (d *daemon) startAPI(ctx context.Context, ops http.Handler, rules []api.Cer
 		return err
 	}
 	d.metrics.SetActionStats(d.drv.CountByState)
-	acfg := api.Config{Store: d.eng.Store(), Tokens: d.tokens, Matcher: d.eng.Index(), Actions: d.drv, Runs: d.eng,
+	acfg := api.Config{Store: d.eng.Store(), Tokens: d.tokens, Matcher: d.eng.Index(), Actions: d.drv, Runs: d.eng, SyncIndex: d.eng.SyncIndex,
 		Logger: d.log.Named("api"), Metrics: d.metrics, MaxBodyBytes: d.cfg.API.MaxBodyBytes}
 	if d.tls != nil && len(rules) > 0 {
 		acfg.CertPrincipal = api.CertPrincipals(rules)
