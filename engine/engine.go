@@ -95,17 +95,13 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.JS)
+	st, rs, err := openState(ctx, cfg.JS)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	kv, err := cfg.JS.KeyValue(ctx, events.BucketRuns)
-	if err != nil {
-		return nil, fmt.Errorf("engine: open %s: %w", events.BucketRuns, err)
-	}
 	return &Engine{
 		cfg: cfg, log: cfg.Logger, js: cfg.JS, store: st,
-		index: matcher.NewIndex(cfg.Matcher), runs: runs{kv}, plans: map[string]*StageRecord{},
+		index: matcher.NewIndex(cfg.Matcher), runs: rs, plans: map[string]*StageRecord{},
 		overrides: map[string]store.Override{}, pinned: map[string]store.HookVersion{},
 		hooksSeen: newWatermark(), overridesSeen: newWatermark(),
 		lifecycleHealth: newLoopHealth(), resultsHealth: newLoopHealth(),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
 )
 
@@ -205,4 +206,18 @@ func (r runs) markDone(ctx context.Context, stage string, i int) (progress, erro
 			return nil, fmt.Errorf("mark %s done: %w", stage, err)
 		}
 	}
+}
+
+// openState binds the resource store and the run-state bucket, both
+// provisioned by events.Provision.
+func openState(ctx context.Context, js jetstream.JetStream) (*store.Store, runs, error) {
+	st, err := store.Open(ctx, js)
+	if err != nil {
+		return nil, runs{}, err
+	}
+	kv, err := js.KeyValue(ctx, events.BucketRuns)
+	if err != nil {
+		return nil, runs{}, fmt.Errorf("open %s: %w", events.BucketRuns, err)
+	}
+	return st, runs{kv}, nil
 }

@@ -120,16 +120,12 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 		}
 		cfg.Runner = r
 	}
-	st, err := store.Open(ctx, cfg.JS)
+	st, rs, err := openState(ctx, cfg.JS)
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
-	kv, err := cfg.JS.KeyValue(ctx, events.BucketRuns)
-	if err != nil {
-		return nil, fmt.Errorf("worker: open %s: %w", events.BucketRuns, err)
-	}
 	return &Worker{
-		cfg: cfg, log: cfg.Logger.With(zap.String("worker", cfg.Name)), js: cfg.JS, store: st, runs: runs{kv},
+		cfg: cfg, log: cfg.Logger.With(zap.String("worker", cfg.Name)), js: cfg.JS, store: st, runs: rs,
 		slots: make(chan struct{}, cfg.Concurrency), freed: make(chan struct{}, 1), health: newLoopHealth(),
 		scripts: map[string][]byte{},
 	}, nil

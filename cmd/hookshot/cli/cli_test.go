@@ -269,3 +269,12 @@ func TestEventsWatch(t *testing.T) {
 		}
 	}
 }
+
+// cliAgainst runs hookshot commands against the API at apiURL with the
+// test's admin token.
+func cliAgainst(t *testing.T, ctx context.Context, apiURL string) func(args ...string) (int, string, string) {
+	return func(args ...string) (int, string, string) {
+		t.Helper()
+		return run(t, ctx, append(args, "--server", apiURL, "--token", testToken)...)
+	}
+}

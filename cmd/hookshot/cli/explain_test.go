@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/cli"
 )
@@ -18,11 +17,7 @@ func TestExplainCommand(t *testing.T) {
 	_, apiURL := startServerWithAPI(t)
 	api := hsAPI{t, apiURL}
 	ctx := context.Background()
-	conn := []string{"--server", apiURL, "--token", testToken}
-	hs := func(args ...string) (int, string, string) {
-		t.Helper()
-		return run(t, ctx, append(args, conn...)...)
-	}
+	hs := cliAgainst(t, ctx, apiURL)
 
 	app := api.app("shop", dbInventory)
 	src := api.source("noop", "#!/bin/sh\ntrue\n")
@@ -42,21 +37,7 @@ func TestExplainCommand(t *testing.T) {
 	api.call(http.MethodPost, "/k8s/v1/apps/"+app+"/executionHookOverrides", map[string]any{
 		"type": "application/astra-executionHookOverride", "version": "1.0", "executionHookID": netapp, "enabled": "false"}, 201)
 
-	// The engine's index follows the buckets a moment behind: wait until it
-	// has every hook and the override.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		x := api.call(http.MethodGet, "/k8s/v1/apps/"+app+"/explain?action=snapshot&stage=pre", nil, 200)
-		raw, _ := json.Marshal(x)
-		if hooks, _ := x["hooks"].([]any); len(hooks) == 6 && strings.Contains(string(raw), `"reason":"overridden"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("index never caught up: %s", raw)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-
+	// No waiting for the engine's index: explain brings it up to date first.
 	code, out, errOut := hs("explain", app, "--action", "snapshot", "--stage", "pre")
 	if code != 0 {
 		t.Fatalf("explain: exit %d\n%s", code, errOut)

@@ -124,11 +124,7 @@ func TestLifecycleCommandsAndRuns(t *testing.T) {
 	_, apiURL := startServerWithAPI(t)
 	api := hsAPI{t, apiURL}
 	ctx := context.Background()
-	conn := []string{"--server", apiURL, "--token", testToken}
-	hs := func(args ...string) (int, string, string) {
-		t.Helper()
-		return run(t, ctx, append(args, conn...)...)
-	}
+	hs := cliAgainst(t, ctx, apiURL)
 
 	app := api.app("payroll", dbInventory)
 	src := api.source("echo", echoScript)
