@@ -115,7 +115,7 @@ func (e *Engine) cachePlan(key string, rec *StageRecord) {
 func (e *Engine) dispatch(ctx context.Context, jobs []*events.Job) error {
 	msgs := make([]*nats.Msg, 0, len(jobs))
 	for _, j := range jobs {
-		m, err := events.NewMsg(events.JobSubject(j.AccountID, j.AppID), events.TypeJob, "job."+j.ExecutionID, j)
+		m, err := events.NewMsg(events.JobSubject(j.AccountID, j.ClusterName(), j.AppID), events.TypeJob, "job."+j.ExecutionID, j)
 		if err != nil {
 			return err
 		}

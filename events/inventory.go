@@ -42,3 +42,13 @@ func CompareContainers(a, b Container) int {
 		strings.Compare(a.ContainerName, b.ContainerName),
 	)
 }
+
+// NamespaceSelector is one entry of an Astra app 2.x's
+// namespaceScopedResources: a namespace (a compose project on Docker) and
+// optional Kubernetes label selectors. A container belongs to the app when
+// it is in the namespace and its pod's labels match any one of the
+// selectors; with no selector, every container of the namespace belongs.
+type NamespaceSelector struct {
+	Namespace      string   `json:"namespace"`
+	LabelSelectors []string `json:"labelSelectors,omitempty"`
+}

@@ -12,8 +12,10 @@ const (
 	SubjectLifecycle  = "hookshot.lifecycle"
 	SubjectsLifecycle = SubjectLifecycle + ".>"
 
-	// StreamJobs is the work queue of jobs: hookshot.jobs.<account>.<app>.
-	// Work-queue retention: a job is gone once a worker acks it.
+	// StreamJobs is the work queue of jobs: hookshot.jobs.<account>.<cluster>.<app>.
+	// Work-queue retention: a job is gone once a worker acks it. The
+	// cluster is in the subject so that the workers of one cluster take only
+	// its jobs (and a leaf node can import only its own cluster's).
 	StreamJobs   = "HOOKSHOT_JOBS"
 	SubjectJobs  = "hookshot.jobs"
 	SubjectsJobs = SubjectJobs + ".>"
@@ -30,8 +32,19 @@ const (
 	ConsumerLifecycle = "hookshot-engine-lifecycle"
 	// ConsumerAggregator is the engine's durable consumer of execution results.
 	ConsumerAggregator = "hookshot-engine-results"
-	// ConsumerWorkers is the durable consumer every worker pulls jobs from.
+	// ConsumerWorkers was the one durable consumer of every worker, before
+	// jobs carried their cluster. Workers delete it at start-up: its filter
+	// overlaps the per-cluster consumers, which a work queue refuses.
 	ConsumerWorkers = "hookshot-workers"
+	// ConsumerWorkersPrefix starts the name of the durable consumer of one
+	// cluster's jobs: hookshot-workers-<cluster>. Every worker serving that
+	// cluster pulls from it. See WorkerConsumer.
+	ConsumerWorkersPrefix = "hookshot-workers-"
+
+	// ClusterLocal is the built-in cluster of type static: apps whose
+	// inventory is written by hand, and events that carry their own
+	// containers. Its hooks run on the worker's host.
+	ClusterLocal = "local"
 
 	// BucketHooks stores execution hooks under <account>.<hookID>.
 	BucketHooks = "hookshot_hooks"
@@ -72,8 +85,18 @@ func LifecycleSubject(account, app, action, stage string) string {
 }
 
 // JobSubject is the subject a job is published on.
-func JobSubject(account, app string) string {
-	return SubjectJobs + "." + account + "." + app
+func JobSubject(account, cluster, app string) string {
+	return SubjectJobs + "." + account + "." + cluster + "." + app
+}
+
+// JobsOfCluster is the filter subject of every job of one cluster.
+func JobsOfCluster(cluster string) string {
+	return SubjectJobs + ".*." + cluster + ".>"
+}
+
+// WorkerConsumer is the durable consumer of one cluster's jobs.
+func WorkerConsumer(cluster string) string {
+	return ConsumerWorkersPrefix + cluster
 }
 
 // ExecutionResultSubject is the subject a worker publishes an execution result on.

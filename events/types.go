@@ -76,11 +76,23 @@ type Job struct {
 	SourceID    string `json:"hookSourceID"`
 	// SourceChecksum is the sourceMD5Checksum of the content the hook
 	// version pins; the worker runs exactly that content.
-	SourceChecksum string    `json:"sourceMD5Checksum"`
-	Arguments      []string  `json:"arguments"`
-	TimeoutSeconds int       `json:"timeoutSeconds"`
-	FailureMode    string    `json:"failureMode"`
-	Container      Container `json:"container"`
+	SourceChecksum string   `json:"sourceMD5Checksum"`
+	Arguments      []string `json:"arguments"`
+	TimeoutSeconds int      `json:"timeoutSeconds"`
+	FailureMode    string   `json:"failureMode"`
+	// Cluster names the cluster the container lives in, and so which
+	// workers take the job and which runner runs it. Empty means
+	// ClusterLocal (jobs written before clusters existed).
+	Cluster   string    `json:"cluster,omitempty"`
+	Container Container `json:"container"`
+}
+
+// ClusterName is the job's cluster, ClusterLocal when none is named.
+func (j *Job) ClusterName() string {
+	if j.Cluster == "" {
+		return ClusterLocal
+	}
+	return j.Cluster
 }
 
 // Output is captured stdout or stderr, bounded: head and tail kept.

@@ -54,6 +54,29 @@ type Spec struct {
 	// Dir is the working directory. Defaults to the run's private temporary
 	// directory, removed after the run.
 	Dir string
+	// Target is the container the hook runs in, for runners that run hooks
+	// in containers (ContainerRunner). LocalRunner ignores it.
+	Target Target
+}
+
+// Target names the container a hook runs in.
+type Target struct {
+	// Cluster is the name of the cluster the container lives in; it only
+	// appears in messages.
+	Cluster string
+	// Namespace is the Kubernetes namespace, or the compose project of a
+	// Docker container.
+	Namespace string
+	// Pod is the Kubernetes pod, or the Docker container's name.
+	Pod string
+	// Container is the container of the pod (Kubernetes), or the compose
+	// service of a Docker container (informational).
+	Container string
+}
+
+// String names the target as messages do: cluster/namespace/pod/container.
+func (t Target) String() string {
+	return t.Cluster + "/" + t.Namespace + "/" + t.Pod + "/" + t.Container
 }
 
 func (s Spec) withDefaults() Spec {

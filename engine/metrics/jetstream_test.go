@@ -47,7 +47,7 @@ func TestJetStreamQueueStats(t *testing.T) {
 			}
 		}
 	}
-	publish(events.JobSubject("acct", "app"), 5)
+	publish(events.JobSubject("acct", events.ClusterLocal, "app"), 5)
 	publish(events.LifecycleSubject("acct", "app", events.ActionSnapshot, events.StagePre), 2)
 	publish(events.ExecutionResultSubject("acct", "run-1"), 3)
 	publish(events.StageResultSubject("acct", "run-1"), 4) // not the aggregator's
