@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -124,14 +125,40 @@ type SourceRecord struct {
 	Metadata Metadata            `json:"metadata"`
 }
 
-// App is a registered application and its container inventory: what hooks
-// are matched against when a lifecycle event carries no inventory.
+// App is a registered application: either a static app, whose container
+// inventory is written by hand (cluster "local"), or an Astra app 2.x whose
+// containers are discovered at every stage from its cluster, namespaces and
+// label selectors.
 type App struct {
-	ID         string             `json:"id"`
-	Name       string             `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Containers is a static app's inventory: what hooks are matched
+	// against when a lifecycle event carries none. Empty for discovered apps.
 	Containers []events.Container `json:"containers"`
-	Metadata   Metadata           `json:"metadata"`
+
+	// ClusterID is the cluster of an app 2.x (cluster.IDOf its name); empty
+	// for a static app.
+	ClusterID string `json:"clusterID,omitempty"`
+	// NamespaceScopedResources are the app 2.x's namespaces and selectors.
+	NamespaceScopedResources []events.NamespaceSelector `json:"namespaceScopedResources,omitempty"`
+	// ClusterScopedResources are kept as given (Hookshot runs no hook on them).
+	ClusterScopedResources []json.RawMessage `json:"clusterScopedResources,omitempty"`
+	// Version is the app 2.x version it was created with ("2.0"–"2.2");
+	// empty for a static app.
+	Version string `json:"version,omitempty"`
+	// State of an app 2.x: discovering, ready, unavailable or failed, with
+	// StateDetails saying why when not ready.
+	State        string               `json:"state,omitempty"`
+	StateDetails []events.StateDetail `json:"stateDetails,omitempty"`
+	// LastResourceCollection is when its containers were last discovered.
+	LastResourceCollection time.Time `json:"lastResourceCollectionTimestamp,omitzero"`
+
+	Metadata Metadata `json:"metadata"`
 }
+
+// Discovered reports whether the app's containers are discovered from a
+// cluster (an app 2.x) rather than listed by hand.
+func (a *App) Discovered() bool { return a.ClusterID != "" }
 
 // Override enables or disables an execution hook (of type netapp) for one
 // app: Astra's executionHookOverride.
