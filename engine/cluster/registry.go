@@ -32,6 +32,9 @@ type RegistryConfig struct {
 	ProbeTTL time.Duration
 	// ProbeTimeout bounds one probe. Defaults to 5s.
 	ProbeTimeout time.Duration
+	// NewBackend makes the backend of a configured cluster. Defaults to the
+	// Docker or Kubernetes backend of its type; tests may give their own.
+	NewBackend func(Config) (Backend, error)
 }
 
 // Registry holds the configured clusters and their backends. It is safe for
@@ -66,6 +69,9 @@ func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 	if cfg.ProbeTimeout == 0 {
 		cfg.ProbeTimeout = 5 * time.Second
 	}
+	if cfg.NewBackend == nil {
+		cfg.NewBackend = newBackend
+	}
 	r := &Registry{cfg: cfg, log: cfg.Logger, byKey: map[string]*entry{}}
 	local := &entry{cfg: Config{Name: events.ClusterLocal, Type: TypeStatic}}
 	r.entries = append(r.entries, local)
@@ -79,7 +85,7 @@ func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 			r.Close()
 			return nil, fmt.Errorf("clusters[%d]: cluster %s is configured twice", i, c.Name)
 		}
-		b, err := newBackend(c)
+		b, err := cfg.NewBackend(c)
 		if err != nil {
 			r.Close()
 			return nil, fmt.Errorf("clusters[%d] (%s): %w", i, c.Name, err)
