@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/hookshot-dev/hookshot/engine/cluster"
 	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
@@ -37,6 +38,21 @@ type Config struct {
 	PairingTimeout time.Duration
 	// PairingInterval is how often the watchdog looks. Defaults to 30s.
 	PairingInterval time.Duration
+	// Clusters finds the containers of apps 2.x (discovered from a
+	// cluster) at every stage. Nil: a stage of such an app fails, saying
+	// that no cluster is configured.
+	Clusters Clusters
+	// DiscoveryTimeout bounds one discovery. Defaults to 30s.
+	DiscoveryTimeout time.Duration
+}
+
+// Clusters is what the engine needs of a cluster.Registry.
+type Clusters interface {
+	// Resolve finds a cluster by name or id.
+	Resolve(nameOrID string) (cluster.Info, bool)
+	// Discover returns the running containers of the namespaces and
+	// selectors in the cluster; its errors name the cluster.
+	Discover(ctx context.Context, nameOrID string, scopes []events.NamespaceSelector) ([]events.Container, error)
 }
 
 func (c Config) withDefaults() Config {
@@ -44,6 +60,7 @@ func (c Config) withDefaults() Config {
 	c.AckWait = cmp.Or(c.AckWait, 30*time.Second)
 	c.PairingTimeout = cmp.Or(c.PairingTimeout, 2*time.Hour)
 	c.PairingInterval = cmp.Or(c.PairingInterval, 30*time.Second)
+	c.DiscoveryTimeout = cmp.Or(c.DiscoveryTimeout, 30*time.Second)
 	return c
 }
 
@@ -183,9 +200,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 
 	e.wg.Go(func() {
-		pullLoop(runCtx, lifecycle, e.log, e.lifecycleHealth, fixedBatch(16), e.handleLifecycle(runCtx))
+		pullLoop(runCtx, lifecycle, e.log, e.lifecycleHealth, fixedBatch(16), e.handleLifecycle(runCtx), nil)
 	})
-	e.wg.Go(func() { pullLoop(runCtx, results, e.log, e.resultsHealth, fixedBatch(64), e.handleResult(runCtx)) })
+	e.wg.Go(func() { pullLoop(runCtx, results, e.log, e.resultsHealth, fixedBatch(64), e.handleResult(runCtx), nil) })
 	if e.cfg.PairingTimeout > 0 {
 		e.wg.Go(func() { e.pairingWatchdog(runCtx) })
 	}

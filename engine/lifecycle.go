@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -130,19 +131,35 @@ func (e *Engine) plan(ctx context.Context, ev *events.LifecycleEvent) (*StageRec
 		return nil, err
 	}
 	rec := &StageRecord{Event: *ev, Planned: time.Now().UTC()}
-	if len(rec.Event.Containers) == 0 {
-		app, err := e.store.Apps.Get(ctx, ev.AccountID, ev.AppID)
-		switch {
-		case err == nil:
-			rec.Event.Containers = app.Value.Containers
-		case !errors.Is(err, store.ErrNotFound):
-			return nil, err
+	app, err := e.store.Apps.Get(ctx, ev.AccountID, ev.AppID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		app = nil
+	case err != nil:
+		return nil, err
+	}
+	if app != nil && app.Value.Discovered() {
+		if stop, err := e.discover(ctx, rec, &app.Value); stop || err != nil {
+			return rec, err
 		}
+	} else if len(rec.Event.Containers) == 0 && app != nil {
+		rec.Event.Containers = app.Value.Containers
 	}
 	if len(rec.Event.Containers) == 0 {
 		if n := e.candidates(ev); n > 0 {
-			rec.Details = append(rec.Details, events.NewStateDetail(events.DetailMatchFailed, "No container inventory",
-				fmt.Sprintf("app %s has %d enabled %s/%s hooks but the event carried no containers and no app with that id is registered", ev.AppID, n, ev.Action, ev.Stage), nil))
+			var why string
+			switch {
+			case rec.Discovered:
+				why = fmt.Sprintf("no running container of app %s in cluster %s matches its namespaces and label selectors (%s)",
+					ev.AppID, rec.Cluster, scopesText(app.Value.NamespaceScopedResources))
+			case app != nil:
+				why = fmt.Sprintf("app %s (%s) is registered with no containers, and the event carried none", ev.AppID, app.Value.Name)
+			default:
+				why = fmt.Sprintf("the event carried no containers and no app with id %s is registered", ev.AppID)
+			}
+			rec.Details = append(rec.Details, events.NewStateDetail(events.DetailMatchFailed, "No container to run hooks in",
+				fmt.Sprintf("app %s has %d enabled %s/%s hooks that did not run: %s", ev.AppID, n, ev.Action, ev.Stage, why), nil))
+			rec.Abort = e.failModePre(ev)
 		}
 		return rec, nil
 	}
@@ -179,7 +196,7 @@ func (e *Engine) plan(ctx context.Context, ev *events.LifecycleEvent) (*StageRec
 				RunID:       ev.RunID, AccountID: ev.AccountID, AppID: ev.AppID, Action: ev.Action, Stage: ev.Stage,
 				HookID: m.Hook.ID, HookName: m.Hook.Name, HookVersion: version.Version, SourceID: m.Hook.HookSourceID, SourceChecksum: sum,
 				Arguments: m.Hook.Arguments, TimeoutSeconds: int(m.Hook.Timeout() / time.Second),
-				FailureMode: m.Hook.EffectiveFailureMode(), Container: c,
+				FailureMode: m.Hook.EffectiveFailureMode(), Cluster: rec.Cluster, Container: c,
 			}
 			i, ok := lanes[c.Key()]
 			if !ok {
@@ -191,6 +208,71 @@ func (e *Engine) plan(ctx context.Context, ev *events.LifecycleEvent) (*StageRec
 		}
 	}
 	return rec, nil
+}
+
+// discover sets rec's inventory to the containers discovered from the
+// app's cluster. When discovery fails for any reason but a canceled ctx,
+// the stage fails with a detail naming the cluster (stop is true): hooks
+// that were meant to quiesce an app must not be skipped in silence, nor
+// the stage retried without end while the cluster is away.
+func (e *Engine) discover(ctx context.Context, rec *StageRecord, app *store.App) (stop bool, err error) {
+	ev := &rec.Event
+	fail := func(title, detail string) (bool, error) {
+		rec.Details = append(rec.Details, events.NewStateDetail(events.DetailClusterUnavailable, title, detail,
+			map[string]any{"clusterID": app.ClusterID}))
+		rec.Abort = e.failModePre(ev)
+		return true, nil
+	}
+	if e.cfg.Clusters == nil {
+		return fail("No cluster registry", fmt.Sprintf("app %s (%s) lives in cluster %s, but this Hookshot has no clusters configured", ev.AppID, app.Name, app.ClusterID))
+	}
+	info, ok := e.cfg.Clusters.Resolve(app.ClusterID)
+	if !ok {
+		return fail("Unknown cluster", fmt.Sprintf("app %s (%s) lives in cluster %s, which is not configured here", ev.AppID, app.Name, app.ClusterID))
+	}
+	rec.Cluster = info.Name
+	if len(ev.Containers) > 0 {
+		// The controller said which containers; they are in the app's cluster.
+		return false, nil
+	}
+	dctx, cancel := context.WithTimeout(ctx, e.cfg.DiscoveryTimeout)
+	defer cancel()
+	cs, err := e.cfg.Clusters.Discover(dctx, app.ClusterID, app.NamespaceScopedResources)
+	if err != nil {
+		if ctx.Err() != nil {
+			return true, ctx.Err() // the engine is stopping: the event is redelivered
+		}
+		return fail("Cluster unavailable", fmt.Sprintf("the containers of app %s (%s) could not be discovered, so none of its hooks ran: %v", ev.AppID, app.Name, err))
+	}
+	ev.Containers, rec.Discovered = cs, true
+	return false, nil
+}
+
+// failModePre reports whether a FAIL-mode hook of a pre stage is among the
+// event's candidates: when such a hook cannot run, the action is aborted.
+func (e *Engine) failModePre(ev *events.LifecycleEvent) bool {
+	if ev.Stage != events.StagePre {
+		return false
+	}
+	for _, h := range e.index.HooksForApp(ev.AccountID, ev.AppID) {
+		if h.IsEnabled() && h.Action == ev.Action && h.Stage == ev.Stage && h.EffectiveFailureMode() == events.FailureModeFail {
+			return true
+		}
+	}
+	return false
+}
+
+// scopesText is an app's namespaces and selectors, for messages.
+func scopesText(scopes []events.NamespaceSelector) string {
+	parts := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		if len(s.LabelSelectors) == 0 {
+			parts = append(parts, "namespace "+s.Namespace)
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("namespace %s with %q", s.Namespace, s.LabelSelectors))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // candidates counts the enabled hooks of the app for the event's stage.

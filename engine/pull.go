@@ -17,7 +17,10 @@ const fetchWait = 2 * time.Second
 // pullLoop fetches from cons until ctx ends. want returns how many messages
 // may be taken now (it may block until that is at least one, or return 0
 // when ctx ended); handle is called for each message in order.
-func pullLoop(ctx context.Context, cons jetstream.Consumer, log *zap.Logger, health *loopHealth, want func(context.Context) int, handle func(jetstream.Msg)) {
+//
+// release, when not nil, gets back the part of n that no message used once
+// the batch is over (a worker's reserved slots).
+func pullLoop(ctx context.Context, cons jetstream.Consumer, log *zap.Logger, health *loopHealth, want func(context.Context) int, handle func(jetstream.Msg), release func(unused int)) {
 	health.set(nil)
 	defer health.set(errStopped)
 	backoff := 100 * time.Millisecond
@@ -28,13 +31,18 @@ func pullLoop(ctx context.Context, cons jetstream.Consumer, log *zap.Logger, hea
 		}
 		fctx, cancel := context.WithTimeout(ctx, fetchWait)
 		batch, err := cons.Fetch(n, jetstream.FetchContext(fctx))
+		handled := 0
 		if err == nil {
 			for msg := range batch.Messages() {
+				handled++
 				handle(msg)
 			}
 			err = batch.Error()
 		}
 		cancel()
+		if release != nil && handled < n {
+			release(n - handled)
+		}
 		switch {
 		case err == nil, errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, jetstream.ErrNoMessages):
 			backoff = 100 * time.Millisecond

@@ -17,8 +17,16 @@ import (
 // lifecycle event is first processed. Lanes hold one container's jobs each,
 // in the order they run; lanes run in parallel.
 type StageRecord struct {
+	// Event is the lifecycle event with the inventory the stage used: the
+	// one it carried, the static app's, or the one discovered from the
+	// app's cluster.
 	Event events.LifecycleEvent `json:"event"`
-	Lanes [][]events.Job        `json:"lanes"`
+	// Cluster is the name of the cluster the containers live in; empty for
+	// the static cluster "local".
+	Cluster string `json:"cluster,omitempty"`
+	// Discovered is set when the inventory was discovered from Cluster.
+	Discovered bool           `json:"discovered,omitempty"`
+	Lanes      [][]events.Job `json:"lanes"`
 	// Details are failures found while planning (a criterion that could not
 	// be evaluated, an app with hooks but no inventory); they fail the stage.
 	Details []events.StateDetail `json:"details,omitempty"`

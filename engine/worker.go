@@ -26,8 +26,17 @@ import (
 type WorkerConfig struct {
 	// JS is the JetStream context; streams and buckets must be provisioned. Required.
 	JS jetstream.JetStream
-	// Runner runs hook scripts. Defaults to a LocalRunner.
+	// Runner runs hook scripts of the static cluster "local" (on this
+	// host). Defaults to a LocalRunner.
 	Runner executor.Runner
+	// Clusters are the clusters whose jobs this worker takes: one durable
+	// consumer each (hookshot-workers-<cluster>), shared with every other
+	// worker serving that cluster. Defaults to ["local"].
+	Clusters []string
+	// RunnerFor returns the runner of a cluster's jobs, asked once per
+	// cluster at Start. Defaults to Runner for "local" and an error for
+	// any other cluster.
+	RunnerFor func(cluster string) (executor.Runner, error)
 	// Logger defaults to a no-op logger.
 	Logger *zap.Logger
 	// Metrics records hooks in flight and redeliveries; nil records nothing.
@@ -62,6 +71,9 @@ func (c WorkerConfig) withDefaults() WorkerConfig {
 	c.MaxAttempts = cmp.Or(c.MaxAttempts, 5)
 	c.KillGrace = cmp.Or(c.KillGrace, 5*time.Second)
 	c.OutputLimit = cmp.Or(c.OutputLimit, 64<<10)
+	if len(c.Clusters) == 0 {
+		c.Clusters = []string{events.ClusterLocal}
+	}
 	return c
 }
 
@@ -75,6 +87,16 @@ func (c WorkerConfig) validate() error {
 		return fmt.Errorf("worker: AckWait %s is under 1s", c.AckWait)
 	case c.MaxAttempts < 1:
 		return fmt.Errorf("worker: MaxAttempts %d is under 1", c.MaxAttempts)
+	}
+	seen := map[string]bool{}
+	for _, name := range c.Clusters {
+		if !events.ValidToken(name) {
+			return fmt.Errorf("worker: cluster name %q must be 1–128 characters of A–Z a–z 0–9 _ -", name)
+		}
+		if seen[name] {
+			return fmt.Errorf("worker: cluster %s named twice", name)
+		}
+		seen[name] = true
 	}
 	return nil
 }
@@ -92,9 +114,10 @@ type Worker struct {
 	runs  runs
 
 	health   *loopHealth
-	slots    chan struct{}
+	slots    chan struct{} // one token per running (or reserved) hook
 	freed    chan struct{} // a slot came free
 	inFlight atomic.Int64
+	runners  map[string]executor.Runner // by cluster
 
 	scriptsMu sync.Mutex
 	scripts   map[string][]byte // decoded scripts by account/source/checksum
@@ -120,6 +143,21 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 		}
 		cfg.Runner = r
 	}
+	runners := map[string]executor.Runner{}
+	for _, name := range cfg.Clusters {
+		switch {
+		case cfg.RunnerFor != nil:
+			r, err := cfg.RunnerFor(name)
+			if err != nil {
+				return nil, fmt.Errorf("worker: %w", err)
+			}
+			runners[name] = r
+		case name == events.ClusterLocal:
+			runners[name] = cfg.Runner
+		default:
+			return nil, fmt.Errorf("worker: no runner for cluster %s (WorkerConfig.RunnerFor is not set)", name)
+		}
+	}
 	st, rs, err := openState(ctx, cfg.JS)
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
@@ -127,7 +165,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	return &Worker{
 		cfg: cfg, log: cfg.Logger.With(zap.String("worker", cfg.Name)), js: cfg.JS, store: st, runs: rs,
 		slots: make(chan struct{}, cfg.Concurrency), freed: make(chan struct{}, 1), health: newLoopHealth(),
-		scripts: map[string][]byte{},
+		scripts: map[string][]byte{}, runners: runners,
 	}, nil
 }
 
@@ -144,54 +182,84 @@ func (w *Worker) Start(ctx context.Context) error {
 	if w.started {
 		return errors.New("worker: already started")
 	}
-	cons, err := w.js.CreateOrUpdateConsumer(ctx, events.StreamJobs, jetstream.ConsumerConfig{
-		Durable:       events.ConsumerWorkers,
-		Description:   "Hookshot workers: jobs to execution results",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       w.cfg.AckWait,
-		MaxDeliver:    -1, // attempts are counted by the worker, which records the give-up as a result
-		FilterSubject: events.SubjectsJobs,
-	})
-	if err != nil {
-		return fmt.Errorf("worker: jobs consumer: %w", err)
+	// The one consumer of every job, from before jobs carried their
+	// cluster, overlaps the per-cluster ones: a work queue refuses both.
+	if err := w.js.DeleteConsumer(ctx, events.StreamJobs, events.ConsumerWorkers); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("worker: remove the pre-cluster jobs consumer: %w", err)
+	}
+	consumers := make([]jetstream.Consumer, 0, len(w.cfg.Clusters))
+	for _, name := range w.cfg.Clusters {
+		cons, err := w.js.CreateOrUpdateConsumer(ctx, events.StreamJobs, jetstream.ConsumerConfig{
+			Durable:       events.WorkerConsumer(name),
+			Description:   "Hookshot workers of cluster " + name + ": jobs to execution results",
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       w.cfg.AckWait,
+			MaxDeliver:    -1, // attempts are counted by the worker, which records the give-up as a result
+			FilterSubject: events.JobsOfCluster(name),
+		})
+		if err != nil {
+			return fmt.Errorf("worker: jobs consumer of cluster %s: %w", name, err)
+		}
+		consumers = append(consumers, cons)
 	}
 	pullCtx, stopPull := context.WithCancel(context.Background())
 	runCtx, killRuns := context.WithCancel(context.Background())
 	w.stopPull, w.killRuns, w.started = stopPull, killRuns, true
-	w.loop.Go(func() {
-		pullLoop(pullCtx, cons, w.log, w.health, w.freeSlots, func(msg jetstream.Msg) {
-			w.slots <- struct{}{}
-			w.inFlight.Add(1)
-			w.cfg.Metrics.ExecutionStarted()
-			w.jobs.Go(func() {
-				defer w.cfg.Metrics.ExecutionDone()
-				defer func() {
-					<-w.slots
-					w.inFlight.Add(-1)
-					select {
-					case w.freed <- struct{}{}:
-					default:
-					}
-				}()
-				w.handle(runCtx, msg)
-			})
+	for _, cons := range consumers {
+		w.loop.Go(func() {
+			pullLoop(pullCtx, cons, w.log, w.health, w.reserve(len(consumers)), func(msg jetstream.Msg) {
+				// The slot was reserved by reserve.
+				w.inFlight.Add(1)
+				w.cfg.Metrics.ExecutionStarted()
+				w.jobs.Go(func() {
+					defer w.cfg.Metrics.ExecutionDone()
+					defer func() {
+						w.inFlight.Add(-1)
+						w.release(1)
+					}()
+					w.handle(runCtx, msg)
+				})
+			}, w.release)
 		})
-	})
+	}
 	w.log.Info("worker started", zap.Int("concurrency", w.cfg.Concurrency))
 	return nil
 }
 
-// freeSlots waits until at least one slot is free and returns how many are.
-func (w *Worker) freeSlots(ctx context.Context) int {
-	for {
-		if n := cap(w.slots) - len(w.slots); n > 0 {
-			return n
-		}
+// reserve returns the want function of a pull loop: it waits until a slot
+// is free and reserves up to a fair share of the free ones (all of them
+// when the worker serves one cluster), so that loops of several clusters do
+// not starve one another while their fetches wait.
+func (w *Worker) reserve(loops int) func(ctx context.Context) int {
+	return func(ctx context.Context) int {
 		select {
+		case w.slots <- struct{}{}:
 		case <-ctx.Done():
 			return 0
-		case <-w.freed:
 		}
+		n := 1
+		share := max(1, (cap(w.slots)-len(w.slots)+1+loops-1)/loops)
+		for n < share {
+			select {
+			case w.slots <- struct{}{}:
+				n++
+				continue
+			default:
+			}
+			break
+		}
+		return n
+	}
+}
+
+// release frees n slots.
+func (w *Worker) release(n int) {
+	for range n {
+		<-w.slots
+	}
+	select {
+	case w.freed <- struct{}{}:
+	default:
 	}
 }
 
@@ -263,6 +331,13 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		w.finish(msg, res, log)
 		return
 	}
+	runner, ok := w.runners[job.ClusterName()]
+	if !ok {
+		// Only this worker's clusters' consumers deliver to it.
+		res.Error = fmt.Sprintf("worker %s does not serve cluster %s", w.cfg.Name, job.ClusterName())
+		w.finish(msg, res, log)
+		return
+	}
 	script, err := w.loadScript(ctx, job)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -278,9 +353,11 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	defer stopBeat() // also when Run panics: the heartbeat must not outlive the job
 	log.Info("hook started", zap.String("hook", job.HookName), zap.String("container", job.Container.Key()), zap.Int("attempt", attempt))
 	w.markStarted(ctx, job, attempt, log)
-	out, err := w.cfg.Runner.Run(ctx, executor.Spec{
+	out, err := runner.Run(ctx, executor.Spec{
 		Script: script, Args: job.Arguments, Env: hookEnv(job, attempt),
 		Timeout: time.Duration(job.TimeoutSeconds) * time.Second, KillGrace: w.cfg.KillGrace, OutputLimit: w.cfg.OutputLimit,
+		Target: executor.Target{Cluster: job.ClusterName(), Namespace: job.Container.NamespaceName,
+			Pod: job.Container.PodName, Container: job.Container.ContainerName},
 	})
 	stopBeat()
 	if err != nil {
@@ -406,6 +483,7 @@ func hookEnv(job *events.Job, attempt int) map[string]string {
 		"HOOKSHOT_STAGE":           job.Stage,
 		"HOOKSHOT_ACCOUNT_ID":      job.AccountID,
 		"HOOKSHOT_APP_ID":          job.AppID,
+		"HOOKSHOT_CLUSTER":         job.ClusterName(),
 		"HOOKSHOT_HOOK_ID":         job.HookID,
 		"HOOKSHOT_HOOK_NAME":       job.HookName,
 		"HOOKSHOT_NAMESPACE":       job.Container.NamespaceName,

@@ -154,6 +154,9 @@ const (
 	DetailHookFailed   = "urn:hookshot:detail:hook-failed"
 	DetailMatchFailed  = "urn:hookshot:detail:match-failed"
 	DetailInvalidEvent = "urn:hookshot:detail:invalid-event"
+	// DetailClusterUnavailable: the app's containers could not be
+	// discovered from its cluster, so none of its hooks ran.
+	DetailClusterUnavailable = "urn:hookshot:detail:cluster-unavailable"
 )
 
 // NewStateDetail builds a StateDetail with title and detail cut to Astra's limits.

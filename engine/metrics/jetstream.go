@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -10,14 +11,15 @@ import (
 )
 
 // JetStreamQueueStats returns a SetQueueStats callback that reads the
-// backlog of Hookshot's three durable consumers from js: one consumer info
-// request each. It fails when any of them does not exist yet (the workers'
-// consumer is created by the first worker to start, the engine's by the
-// first engine).
+// backlog of Hookshot's durable consumers from js: the workers' consumers
+// (one per cluster, added up) and the engine's two. It fails when none of
+// the workers' or either of the engine's does not exist yet (the workers'
+// consumers are created by the first worker of each cluster to start, the
+// engine's by the first engine).
 func JetStreamQueueStats(js jetstream.JetStream) func(ctx context.Context) (QueueStats, error) {
 	return func(ctx context.Context) (QueueStats, error) {
 		var s QueueStats
-		jobs, err := consumerInfo(ctx, js, events.StreamJobs, events.ConsumerWorkers)
+		jobs, err := workerConsumers(ctx, js)
 		if err != nil {
 			return s, err
 		}
@@ -43,4 +45,30 @@ func consumerInfo(ctx context.Context, js jetstream.JetStream, stream, consumer 
 		return nil, fmt.Errorf("metrics: consumer %s on %s: %w", consumer, stream, err)
 	}
 	return c.CachedInfo(), nil
+}
+
+// workerConsumers adds up the backlog of every cluster's jobs consumer.
+func workerConsumers(ctx context.Context, js jetstream.JetStream) (*jetstream.ConsumerInfo, error) {
+	stream, err := js.Stream(ctx, events.StreamJobs)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: stream %s: %w", events.StreamJobs, err)
+	}
+	sum := &jetstream.ConsumerInfo{}
+	found := false
+	list := stream.ListConsumers(ctx)
+	for info := range list.Info() {
+		if !strings.HasPrefix(info.Name, events.ConsumerWorkersPrefix) {
+			continue
+		}
+		found = true
+		sum.NumPending += info.NumPending
+		sum.NumAckPending += info.NumAckPending
+	}
+	if err := list.Err(); err != nil {
+		return nil, fmt.Errorf("metrics: consumers of %s: %w", events.StreamJobs, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("metrics: no workers' consumer on %s yet: %w", events.StreamJobs, jetstream.ErrConsumerNotFound)
+	}
+	return sum, nil
 }

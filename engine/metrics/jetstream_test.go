@@ -35,7 +35,7 @@ func TestJetStreamQueueStats(t *testing.T) {
 		}
 		return c
 	}
-	jobs := consumer(events.StreamJobs, events.ConsumerWorkers, events.SubjectsJobs)
+	jobs := consumer(events.StreamJobs, events.WorkerConsumer(events.ClusterLocal), events.JobsOfCluster(events.ClusterLocal))
 	lifecycle := consumer(events.StreamLifecycle, events.ConsumerLifecycle, events.SubjectsLifecycle)
 	consumer(events.StreamResults, events.ConsumerAggregator, events.SubjectExecutionResults+".>")
 

@@ -16,10 +16,10 @@ const PullTimeout = 2 * time.Second
 // JetStreamQueueStats).
 type QueueStats struct {
 	// JobsPending is how many jobs wait for a worker: NumPending of the
-	// workers' consumer (events.ConsumerWorkers).
+	// workers' consumers (events.WorkerConsumer of each cluster), added up.
 	JobsPending int
 	// JobsUnacked is how many jobs workers hold without having acked them
-	// (running hooks, or workers that died): NumAckPending of that consumer.
+	// (running hooks, or workers that died): NumAckPending of those consumers.
 	JobsUnacked int
 	// LifecyclePending is how many lifecycle events the engine has not
 	// finished with: NumPending + NumAckPending of events.ConsumerLifecycle.

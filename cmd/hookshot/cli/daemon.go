@@ -24,6 +24,7 @@ import (
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/config"
 	"github.com/hookshot-dev/hookshot/engine"
 	"github.com/hookshot-dev/hookshot/engine/api"
+	"github.com/hookshot-dev/hookshot/engine/cluster"
 	"github.com/hookshot-dev/hookshot/engine/driver"
 	"github.com/hookshot-dev/hookshot/engine/embedded"
 	"github.com/hookshot-dev/hookshot/engine/metrics"
@@ -125,15 +126,16 @@ type daemon struct {
 	log   *zap.Logger
 	level zap.AtomicLevel
 
-	srv     *embedded.Server
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	eng     *engine.Engine
-	worker  *engine.Worker
-	drv     *driver.Driver
-	tokens  *api.Tokens
-	metrics *metrics.Metrics
-	tls     *tlsreload.Reloader // the API's certificate, when it serves HTTPS
+	srv      *embedded.Server
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	eng      *engine.Engine
+	worker   *engine.Worker
+	clusters *cluster.Registry
+	drv      *driver.Driver
+	tokens   *api.Tokens
+	metrics  *metrics.Metrics
+	tls      *tlsreload.Reloader // the API's certificate, when it serves HTTPS
 
 	servers []*http.Server // API and ops listeners
 	done    chan struct{}  // closed when the daemon returns
@@ -211,8 +213,12 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 	if err := events.Provision(setup, d.js, events.ProvisionConfig{Replicas: cfg.NATS.Replicas}); err != nil {
 		return err
 	}
+	if d.clusters, err = cluster.NewRegistry(cluster.RegistryConfig{Clusters: cfg.Clusters, Logger: d.log.Named("clusters")}); err != nil {
+		return err
+	}
 	if d.role == roleServer {
-		if d.eng, err = engine.New(setup, engine.Config{JS: d.js, Logger: d.log, Metrics: d.metrics, PairingTimeout: cfg.Engine.PairingTimeout.D()}); err != nil {
+		if d.eng, err = engine.New(setup, engine.Config{JS: d.js, Logger: d.log, Metrics: d.metrics, PairingTimeout: cfg.Engine.PairingTimeout.D(),
+			Clusters: d.clusters}); err != nil {
 			return err
 		}
 		if err := d.eng.Start(setup); err != nil {
@@ -224,7 +230,21 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		runnerFor, err := d.clusters.Runners(runner, executor.ContainerConfig{})
+		if err != nil {
+			return err
+		}
+		served := cfg.Workers.Clusters
+		if len(served) == 0 {
+			served = d.clusters.Names()
+		}
+		for _, name := range served {
+			if _, ok := d.clusters.Resolve(name); !ok {
+				return fmt.Errorf("workers.clusters: cluster %q is not configured here (clusters: %s)", name, strings.Join(d.clusters.Names(), ", "))
+			}
+		}
 		d.worker, err = engine.NewWorker(setup, engine.WorkerConfig{JS: d.js, Logger: d.log, Metrics: d.metrics, Runner: runner,
+			Clusters: served, RunnerFor: runnerFor,
 			Concurrency: cfg.Workers.Concurrency, AckWait: cfg.Workers.AckWait.D(), MaxAttempts: cfg.Workers.MaxAttempts})
 		if err != nil {
 			return err
@@ -463,6 +483,9 @@ func (d *daemon) stop() error {
 	}
 	if d.tls != nil {
 		d.tls.Stop()
+	}
+	if d.clusters != nil {
+		_ = d.clusters.Close()
 	}
 	if d.srv != nil {
 		ctx, cancel := deadline(10 * time.Second)

@@ -11,6 +11,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/hookshot-dev/hookshot/engine/cluster"
 )
 
 // Config is the whole configuration of `hookshot server` and `hookshot worker`.
@@ -22,6 +24,8 @@ type Config struct {
 	API     API    `yaml:"api"`
 	Engine  Engine `yaml:"engine"`
 	Workers Worker `yaml:"workers"`
+	// Clusters are where apps' containers live; see engine/cluster.
+	Clusters []cluster.Config `yaml:"clusters" flag:"-" usage:"clusters whose containers hooks run in (file only): [{name, type: kubernetes|docker, kubeconfig, context, inCluster, host}]"`
 	// Ops is the listener of /healthz, /readyz, /metrics and /admin/loglevel
 	// for processes without the API (a worker daemon); the server serves them
 	// on the API listener too.
@@ -84,6 +88,7 @@ type Worker struct {
 	AckWait     Duration `yaml:"ackWait" flag:"ack-wait" usage:"how long a job may go without a heartbeat before another worker takes it"`
 	StopGrace   Duration `yaml:"stopGrace" flag:"stop-grace" usage:"on SIGTERM, how long running hooks may finish before they are canceled and handed back"`
 	MaxAttempts int      `yaml:"maxAttempts" usage:"deliveries of a job before it is recorded as failed"`
+	Clusters    []string `yaml:"clusters" flag:"clusters" usage:"clusters whose jobs these workers take (default: local and every configured cluster)"`
 }
 
 // Ops configures the operations listener.
