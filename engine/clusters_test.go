@@ -140,6 +140,15 @@ func TestDiscoveredAppRunsInItsCluster(t *testing.T) {
 		t.Errorf("discovery asked for %+v, want %+v once", gotScopes, scopes)
 	}
 
+	// The run records the inventory the stage used and where it came from.
+	view, err := h.engine.Run(h.ctx, account, sr.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := view.Stages[0]; st.Cluster != "prod" || !st.Discovered || len(st.Inventory) != 2 || st.Inventory[0].PodName != "db-0" {
+		t.Errorf("run view stage: cluster %q discovered %v inventory %+v", st.Cluster, st.Discovered, st.Inventory)
+	}
+
 	// A static app's hooks still run on the local worker.
 	static := uuid.NewString()
 	h.hook(matcher.ExecutionHook{Name: "static", AppID: static, Action: "snapshot", Stage: "pre", HookSourceID: src, Arguments: []string{trace}})

@@ -62,6 +62,13 @@ type StageView struct {
 	HookState   string               `json:"hookState,omitempty"`
 	AbortAction bool                 `json:"abortAction,omitempty"`
 	Details     []events.StateDetail `json:"hookStateDetails,omitempty"`
+	// Cluster is where the stage's containers live ("local" for a static
+	// inventory); Discovered is set when Inventory was discovered from it
+	// when the stage was planned.
+	Cluster    string `json:"cluster"`
+	Discovered bool   `json:"discovered,omitempty"`
+	// Inventory is every container the stage matched hooks against.
+	Inventory []events.Container `json:"inventory"`
 	// Executions are in lane order: container by container, each
 	// container's hooks in the order they run.
 	Executions []ExecutionView `json:"executions"`
@@ -140,7 +147,15 @@ func (e *Engine) Run(ctx context.Context, account, runID string) (*RunView, erro
 			finished := r.Finished
 			sv.Finished, sv.HookState, sv.AbortAction, sv.Details = &finished, r.HookState, r.AbortAction, r.HookStateDetails
 		}
+		sv.Cluster, sv.Inventory = events.ClusterLocal, []events.Container{}
 		if s.rec != nil {
+			if s.rec.Cluster != "" {
+				sv.Cluster = s.rec.Cluster
+			}
+			sv.Discovered = s.rec.Discovered
+			if s.rec.Event.Containers != nil {
+				sv.Inventory = s.rec.Event.Containers
+			}
 			for _, job := range s.rec.Jobs() {
 				sv.Executions = append(sv.Executions, executionView(&job, rs.execs[jobExecKey(&job)], rs.starts[jobStartedKey(&job)]))
 			}
