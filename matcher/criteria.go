@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"fmt"
+	"regexp/syntax"
 	"strings"
 	"sync"
 	"time"
@@ -28,8 +29,18 @@ func compile(pattern string, timeout time.Duration) (re *regexp2.Regexp, err err
 			re, err = nil, fmt.Errorf("regexp2 panicked: %v", r)
 		}
 	}()
+	// Astra documents criteria as RE2 regular expressions. regexp2 in RE2
+	// mode still accepts what RE2 does not (lookaround, backreferences,
+	// atomic groups), so the pattern must first be valid RE2: Go's regexp
+	// syntax is RE2's.
+	_, rerr := syntax.Parse(pattern, syntax.Perl)
 	re, err = regexp2.Compile(pattern, regexp2.RE2)
-	if err != nil {
+	switch {
+	case rerr != nil && err == nil:
+		return nil, fmt.Errorf("%w (RE2 has no lookahead, lookbehind, backreferences or atomic groups)", rerr)
+	case rerr != nil:
+		return nil, rerr
+	case err != nil:
 		return nil, err
 	}
 	if timeout > 0 {

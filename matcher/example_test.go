@@ -75,7 +75,7 @@ func ExampleExecutionHook_Validate() {
 		}
 	}
 	// Output:
-	// matchingCriteria[0].value: invalid RE2 regex: error parsing regexp: missing closing ) in `db-(`
+	// matchingCriteria[0].value: invalid RE2 regex: error parsing regexp: missing closing ): `db-(`
 	// stage: "pre" is not a stage of action "restore" (allowed: post)
 	// appID: must conform to the Astra Identifier Schema (a lowercase UUID)
 }

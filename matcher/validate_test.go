@@ -128,6 +128,12 @@ func TestValidate(t *testing.T) {
 		{name: "criterion value bad regex", given: func(h *ExecutionHook) {
 			h.MatchingCriteria = []Criterion{{CriterionPodName, "ok"}, {CriterionPodName, "ok2"}, {CriterionContainerImage, "mysql("}}
 		}, wantFields: []string{"matchingCriteria[2].value"}, wantReason: "invalid RE2 regex: "},
+		{name: "criterion value lookahead is not RE2", given: func(h *ExecutionHook) {
+			h.MatchingCriteria = []Criterion{{CriterionContainerImage, `mysql(?!:5)`}}
+		}, wantFields: []string{"matchingCriteria[0].value"}, wantReason: "RE2 has no lookahead"},
+		{name: "criterion value backreference is not RE2", given: func(h *ExecutionHook) {
+			h.MatchingCriteria = []Criterion{{CriterionPodName, `(db)-\1`}}
+		}, wantFields: []string{"matchingCriteria[0].value"}, wantReason: "invalid RE2 regex: "},
 		{name: "action", given: func(h *ExecutionHook) { h.Action = "clone" }, wantFields: []string{"action"}},
 		{name: "stage", given: func(h *ExecutionHook) { h.Stage = "during" }, wantFields: []string{"stage"}},
 		{name: "restore has no pre stage", given: func(h *ExecutionHook) { h.Action, h.Stage = ActionRestore, StagePre },
