@@ -93,23 +93,33 @@ func ParseTokenSpec(s string) (TokenSpec, error) {
 }
 
 func (t TokenSpec) check() error {
+	who := t.describe()
 	if !events.ValidToken(t.Account) {
-		return fmt.Errorf("token %q: account %q must be 1–128 characters of A–Z a–z 0–9 _ -", t.Name, t.Account)
+		return fmt.Errorf("%s: account %q must be 1–128 characters of A–Z a–z 0–9 _ -", who, t.Account)
 	}
 	if _, err := ParseRole(t.Role); err != nil {
-		return fmt.Errorf("token %q: %w", t.Name, err)
+		return fmt.Errorf("%s: %w", who, err)
 	}
 	switch {
 	case t.Token == "" && t.SHA256 == "":
-		return fmt.Errorf("token %q: give token or sha256", t.Name)
+		return fmt.Errorf("%s: give token or sha256", who)
 	case t.Token != "" && len(t.Token) < 16:
-		return fmt.Errorf("token %q: shorter than 16 characters", t.Name)
+		return fmt.Errorf("%s: the token is shorter than 16 characters", who)
 	case t.SHA256 != "":
 		if b, err := hex.DecodeString(t.SHA256); err != nil || len(b) != sha256.Size {
-			return fmt.Errorf("token %q: sha256 must be 64 hex digits", t.Name)
+			return fmt.Errorf("%s: sha256 must be 64 hex digits", who)
 		}
 	}
 	return nil
+}
+
+// describe names the token in messages by what identifies it to an
+// operator: its account and role, and its own name when it has one.
+func (t TokenSpec) describe() string {
+	if t.Name == "" || t.Name == t.Account+"-"+t.Role {
+		return fmt.Sprintf("token for account %s role %s", t.Account, t.Role)
+	}
+	return fmt.Sprintf("token %q (account %s role %s)", t.Name, t.Account, t.Role)
 }
 
 // HashToken is the SHA-256 hex digest under which a token is stored.
