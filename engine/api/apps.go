@@ -59,15 +59,18 @@ func (s *Server) listApps(w http.ResponseWriter, r *http.Request) *Problem {
 	}
 	items := make([]map[string]any, 0, len(entries))
 	for _, e := range sortedByID(entries) {
+		if e.Value.Discovered() {
+			continue // an app 2.x: listed at k8s/v2/apps
+		}
 		items = append(items, appView(&e.Value, "1.0"))
 	}
 	return s.writeList(w, r, appListType, "1.0", items)
 }
 
 func (s *Server) getApp(w http.ResponseWriter, r *http.Request) *Problem {
-	e, err := s.store.Apps.Get(r.Context(), r.PathValue("account_id"), r.PathValue("app_id"))
-	if err != nil {
-		return problem(1)
+	e, p := s.appOfKind(r, false)
+	if p != nil {
+		return p
 	}
 	if _, p := resourceVersion(r, "", appVersions); p != nil {
 		return p
@@ -99,9 +102,9 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) *Problem {
 
 func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) *Problem {
 	account, id := r.PathValue("account_id"), r.PathValue("app_id")
-	old, err := s.store.Apps.Get(r.Context(), account, id)
-	if err != nil {
-		return problem(1)
+	old, p := s.appOfKind(r, false)
+	if p != nil {
+		return p
 	}
 	raw, rev, p := s.readUpdate(w, r, old.Revision)
 	if p != nil {
@@ -127,18 +130,5 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) *Problem {
 }
 
 func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request) *Problem {
-	account := r.PathValue("account_id")
-	old, err := s.store.Apps.Get(r.Context(), account, r.PathValue("app_id"))
-	if err != nil {
-		return problem(1)
-	}
-	rev, p := ifMatch(r, old.Revision)
-	if p != nil {
-		return p
-	}
-	if err := s.store.DeleteApp(r.Context(), account, old.ID, rev); err != nil {
-		return s.errProblem(r, err, true)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.removeApp(w, r, false)
 }

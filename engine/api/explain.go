@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"maps"
 	"net/http"
 	"slices"
@@ -23,14 +24,22 @@ type explanation struct {
 	AppID   string `json:"appID"`
 	Action  string `json:"action"`
 	Stage   string `json:"stage"`
-	// Containers is the app's registered inventory, in events.SortContainers order.
+	// Containers is the app's inventory, in events.SortContainers order: a
+	// static app's registered one, an app 2.x's discovered for this request.
 	Containers []events.Container `json:"containers"`
+	// ClusterID and ClusterName are an app 2.x's cluster.
+	ClusterID   string `json:"clusterID,omitempty"`
+	ClusterName string `json:"clusterName,omitempty"`
+	// Message says why nothing would run when an app 2.x's discovery found
+	// no container.
+	Message string `json:"message,omitempty"`
 	// Hooks are every hook of the app, of every action and stage, by name.
 	Hooks []matcher.Explanation `json:"hooks"`
 }
 
 // explainApp answers GET …/apps/{app_id}/explain?action=A&stage=S from the
-// app's registered inventory and the matcher's index: what the engine would
+// app's inventory (an app 2.x's discovered now; a cluster that does not
+// answer is 503/41 naming it) and the matcher's index: what the engine would
 // plan for that stage now (hooks written a moment ago may not be indexed
 // yet).
 func (s *Server) explainApp(w http.ResponseWriter, r *http.Request) *Problem {
@@ -43,11 +52,10 @@ func (s *Server) explainApp(w http.ResponseWriter, r *http.Request) *Problem {
 	if err != nil {
 		return s.errProblem(r, err, true)
 	}
-	containers := slices.Clone(app.Value.Containers)
-	if containers == nil {
-		containers = []events.Container{}
+	containers, p := s.inventory(r.Context(), &app.Value)
+	if p != nil {
+		return p
 	}
-	events.SortContainers(containers)
 	// The index is the engine's cache of the hooks bucket: let it catch up,
 	// as the engine does before planning, so a hook written a moment ago is
 	// explained too.
@@ -60,10 +68,21 @@ func (s *Server) explainApp(w http.ResponseWriter, r *http.Request) *Problem {
 	if hooks == nil {
 		hooks = []matcher.Explanation{}
 	}
-	writeJSON(w, http.StatusOK, explanationMediaType, explanation{
+	x := explanation{
 		Type: explanationMediaType, Version: explanationVersion, AppID: appID,
 		Action: action, Stage: stage, Containers: containers, Hooks: hooks,
-	})
+	}
+	if app.Value.Discovered() {
+		x.ClusterID = app.Value.ClusterID
+		if info, ok := s.cfg.Clusters.Resolve(app.Value.ClusterID); ok {
+			x.ClusterName = info.Name
+		}
+		if len(containers) == 0 {
+			x.Message = "no container of cluster " + cmp.Or(x.ClusterName, x.ClusterID) +
+				" matched the app's namespaces and label selectors: no hook would run"
+		}
+	}
+	writeJSON(w, http.StatusOK, explanationMediaType, x)
 	return nil
 }
 

@@ -26,7 +26,7 @@ func (s *Server) hookView(r *http.Request, account string, rec *store.HookRecord
 	inv, ok := inventories[rec.Hook.AppID]
 	if !ok {
 		if app, err := s.store.Apps.Get(r.Context(), account, rec.Hook.AppID); err == nil {
-			inv = app.Value.Containers
+			inv = s.hookInventory(r, &app.Value)
 		}
 		inventories[rec.Hook.AppID] = inv
 	}

@@ -14,9 +14,9 @@ const (
 	rfs = "rfs"
 )
 
-// register declares every route. Paths follow Astra's; apps, the restore
-// and failover triggers, explain and runs are Hookshot's (Astra has no path
-// for them in the execution-hook API).
+// register declares every route. Paths follow Astra's; static apps
+// (k8s/v1/apps), the restore and failover triggers, explain and runs are
+// Hookshot's (Astra has no path for them in the execution-hook API).
 func (s *Server) register() {
 	const a = "/accounts/{account_id}"
 	for _, base := range []string{a + "/core/v1/executionHooks", a + "/k8s/v1/apps/{app_id}/executionHooks"} {
@@ -27,6 +27,13 @@ func (s *Server) register() {
 	s.handle(a+"/core/v1/hookSources/{source_id}", acct, true, map[string]handlerFunc{get: s.getSource, put: s.updateSource, del: s.deleteSource})
 	s.handle(a+"/k8s/v1/apps", acct, false, map[string]handlerFunc{get: s.listApps, post: s.createApp})
 	s.handle(a+"/k8s/v1/apps/{app_id}", acct, true, map[string]handlerFunc{get: s.getApp, put: s.updateApp, del: s.deleteApp})
+	s.handle(a+"/k8s/v2/apps", acct, false, map[string]handlerFunc{get: s.listAppsV2, post: s.createAppV2})
+	s.handle(a+"/k8s/v2/apps/{app_id}", acct, true, map[string]handlerFunc{get: s.getAppV2, put: s.updateAppV2, del: s.deleteAppV2})
+	s.handle(a+"/topology/v1/clusters", acct, false, map[string]handlerFunc{get: s.listClusters})
+	s.handle(a+"/topology/v1/clusters/{cluster_id}", acct, true, map[string]handlerFunc{get: s.getCluster})
+	s.handle(a+"/topology/v1/clouds", acct, false, map[string]handlerFunc{get: s.listClouds})
+	s.handle(a+"/topology/v1/clouds/{cloud_id}", acct, true, map[string]handlerFunc{get: s.getCloud})
+	s.handle(a+"/topology/v1/buckets", acct, false, map[string]handlerFunc{get: s.listBuckets})
 	s.handle(a+"/k8s/v1/apps/{app_id}/executionHookOverrides", acct, false, map[string]handlerFunc{get: s.listOverrides, post: s.createOverride})
 	s.handle(a+"/k8s/v1/apps/{app_id}/executionHookOverrides/{override_id}", acct, true, map[string]handlerFunc{get: s.getOverride, put: s.updateOverride, del: s.deleteOverride})
 	s.registerActions(a + "/k8s/v1/apps/{app_id}")

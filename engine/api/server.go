@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/hookshot-dev/hookshot/engine/cluster"
 	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/executor"
@@ -44,6 +45,15 @@ type Config struct {
 	// SyncIndex, when set, brings Matcher up to date with the stored hooks
 	// before explain reads it (engine.Engine.SyncIndex).
 	SyncIndex func(context.Context) error
+	// Clusters are the configured clusters: an app 2.x names one, explain
+	// and matchingContainers discover its containers through it, and
+	// topology/v1/clusters lists them. Defaults to a registry of the static
+	// cluster "local" alone.
+	Clusters Clusters
+	// AppCreated, when set, is called after an app 2.x is created, e.g.
+	// cluster.Collector.Trigger, so its state leaves discovering without
+	// waiting for the next collection.
+	AppCreated func(account, id string)
 	// Logger defaults to a no-op logger.
 	Logger *zap.Logger
 	// Metrics records requests by route, method and status; nil records nothing.
@@ -63,6 +73,13 @@ func (c Config) withDefaults() Config {
 	if c.Matcher == nil {
 		c.Matcher = matcher.NewIndex(matcher.Config{})
 	}
+	if c.Clusters == nil {
+		reg, err := cluster.NewRegistry(cluster.RegistryConfig{Logger: c.Logger})
+		if err != nil {
+			panic(err) // the static cluster alone always builds
+		}
+		c.Clusters = reg
+	}
 	return c
 }
 
@@ -74,6 +91,8 @@ type Server struct {
 	mux    *http.ServeMux
 	routes []Route
 	rfs    *rateLimiter
+	// started is the creation time of what the configuration makes (clusters, the cloud).
+	started time.Time
 }
 
 // Route is one path of the API and the methods it answers.
@@ -94,7 +113,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil || cfg.Tokens == nil {
 		return nil, errors.New("api: Store and Tokens are required")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: cfg.Store, mux: http.NewServeMux(), rfs: newRateLimiter(cfg.RFSRate)}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: cfg.Store, mux: http.NewServeMux(), rfs: newRateLimiter(cfg.RFSRate), started: time.Now()}
 	s.register()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { problem(1).write(w, r) })
 	return s, nil
