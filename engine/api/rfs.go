@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -74,20 +75,38 @@ func (s *Server) rfsGate(r *http.Request, write bool) *rfsError {
 	return nil
 }
 
-// rfsHook finds the hook named in the path in the token's account.
-func (s *Server) rfsHook(r *http.Request) (*store.Entry[store.HookRecord], *rfsError) {
+// rfsHook finds the hook named in the path in the token's account. Custom
+// hook names are unique per app, so a name may belong to hooks of several
+// apps: then hookID (the body's hook_id) must say which, or the answer is
+// a 409 naming them.
+func (s *Server) rfsHook(r *http.Request, hookID string) (*store.Entry[store.HookRecord], *rfsError) {
 	name := r.PathValue("hook_name")
 	entries, err := s.store.Hooks.List(r.Context(), principalOf(r).Account)
 	if err != nil {
 		s.internal(r, err)
 		return nil, rfsErr(http.StatusInternalServerError, "HOOKSHOT.500", "internal server error")
 	}
+	var found []*store.Entry[store.HookRecord]
 	for _, e := range entries {
 		if e.Value.Hook.Name == name {
-			return e, nil
+			found = append(found, e)
 		}
 	}
-	return nil, rfsErr(http.StatusNotFound, "HOOKSHOT.404.HOOK", "private hook "+name+" does not exist")
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) == 0:
+		return nil, rfsErr(http.StatusNotFound, "HOOKSHOT.404.HOOK", "private hook "+name+" does not exist")
+	}
+	ids := make([]string, 0, len(found))
+	for _, e := range found {
+		if e.ID == hookID {
+			return e, nil
+		}
+		ids = append(ids, e.ID+" (app "+e.Value.Hook.AppID+")")
+	}
+	return nil, rfsErr(http.StatusConflict, "HOOKSHOT.409.AMBIGUOUS",
+		fmt.Sprintf("%d hooks are named %s: %s; give hook_id to say which", len(found), name, strings.Join(ids, ", ")))
 }
 
 // rfsPatch is the body of PATCH /v1/private-hooks/{hook_name}/metadata.
@@ -131,7 +150,11 @@ func (s *Server) patchMetadata(w http.ResponseWriter, r *http.Request) *rfsError
 	if cfg != nil && cfg.FailureMode != nil && *cfg.FailureMode != matcher.FailureModeFail && *cfg.FailureMode != matcher.FailureModeWarn {
 		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.FAILURE_MODE", "configuration.failure_mode must be FAIL or WARN")
 	}
-	e, re := s.rfsHook(r)
+	var hookID string
+	if body.HookID != nil {
+		hookID = *body.HookID
+	}
+	e, re := s.rfsHook(r, hookID)
 	if re != nil {
 		return re
 	}
@@ -202,7 +225,7 @@ type privateHookVersion struct {
 }
 
 func (s *Server) getPrivateHook(w http.ResponseWriter, r *http.Request) *rfsError {
-	e, re := s.rfsHook(r)
+	e, re := s.rfsHook(r, r.URL.Query().Get("hook_id"))
 	if re != nil {
 		return re
 	}

@@ -314,7 +314,7 @@ func (s *Store) CreateHook(ctx context.Context, account string, rec HookRecord, 
 	}
 	rec.Versions, rec.DefaultVersion = nil, ""
 	rec.addVersion(sum, Timestamp(s.now()))
-	return create(ctx, s, &s.Hooks, KindHook, account, rec.Hook.ID, rec.Hook.Name, &rec, by)
+	return create(ctx, s, &s.Hooks, KindHook, account, rec.Hook.ID, hookNameKey(&rec.Hook), &rec, by)
 }
 
 // UpdateHook replaces an execution hook at revision rev (0: whatever is
@@ -333,8 +333,8 @@ func (s *Store) UpdateHook(ctx context.Context, account string, rec HookRecord, 
 	}
 	rec.Versions, rec.DefaultVersion = old.Value.Versions, old.Value.DefaultVersion
 	rec.addVersion(sum, Timestamp(s.now()))
-	return update(ctx, s, &s.Hooks, KindHook, account, rec.Hook.ID, rec.Hook.Name, &rec, rev, by,
-		func(old *HookRecord) string { return old.Hook.Name })
+	return update(ctx, s, &s.Hooks, KindHook, account, rec.Hook.ID, hookNameKey(&rec.Hook), &rec, rev, by,
+		func(old *HookRecord) string { return hookNameKey(&old.Hook) })
 }
 
 // PatchHook changes a hook in place with change, at revision rev (0: the
@@ -356,8 +356,8 @@ func (s *Store) PatchHook(ctx context.Context, account, id string, rev uint64, b
 	if err := rec.Hook.Validate(); err != nil {
 		return nil, err
 	}
-	return update(ctx, s, &s.Hooks, KindHook, account, id, rec.Hook.Name, &rec, old.Revision, by,
-		func(old *HookRecord) string { return old.Hook.Name })
+	return update(ctx, s, &s.Hooks, KindHook, account, id, hookNameKey(&rec.Hook), &rec, old.Revision, by,
+		func(old *HookRecord) string { return hookNameKey(&old.Hook) })
 }
 
 // SetDefault makes version v the one that runs: the hook's source and
@@ -389,8 +389,8 @@ func (s *Store) reversionHooks(ctx context.Context, account, sourceID, checksum,
 		if rec.DefaultVersion == h.Value.DefaultVersion {
 			continue
 		}
-		if _, err := update(ctx, s, &s.Hooks, KindHook, account, h.ID, rec.Hook.Name, &rec, h.Revision, by,
-			func(old *HookRecord) string { return old.Hook.Name }); err != nil {
+		if _, err := update(ctx, s, &s.Hooks, KindHook, account, h.ID, hookNameKey(&rec.Hook), &rec, h.Revision, by,
+			func(old *HookRecord) string { return hookNameKey(&old.Hook) }); err != nil {
 			return fmt.Errorf("new version of hook %s: %w", h.ID, err)
 		}
 	}
@@ -443,7 +443,17 @@ func (s *Store) SaveHook(ctx context.Context, account string, h matcher.Executio
 
 // DeleteHook removes an execution hook at revision rev (0: any).
 func (s *Store) DeleteHook(ctx context.Context, account, id string, rev uint64) error {
-	return remove(ctx, s, &s.Hooks, KindHook, account, id, rev, func(r *HookRecord) string { return r.Hook.Name })
+	return remove(ctx, s, &s.Hooks, KindHook, account, id, rev, func(r *HookRecord) string { return hookNameKey(&r.Hook) })
+}
+
+// hookNameKey is what must be unique about a hook's name: a custom hook's
+// name is unique within its app (NetApp's tooling copies an app's hooks to
+// another app under the same names), a netapp hook's within the account.
+func hookNameKey(h *matcher.ExecutionHook) string {
+	if h.HookType == matcher.HookTypeCustom {
+		return h.AppID + "/" + h.Name
+	}
+	return h.Name
 }
 
 // prepareApp validates an app's inventory and sorts it.
