@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/hookshot-dev/hookshot/executor"
@@ -81,7 +82,36 @@ Start here:  hookshot server`,
 	root.AddCommand(newVersionCmd(), newServerCmd(), newWorkerCmd(),
 		newSourcesCmd(), newHooksCmd(), newAppsCmd(), newOverridesCmd(), newEventsCmd(), newTokensCmd(), newBenchCmd(), newConfigCmd(), newCertsCmd(), newContextCmd(),
 		newRunsCmd(), newExplainCmd(), newSnapshotCmd(), newBackupCmd(), newRestoreCmd(), newFailoverCmd(), newScenarioCmd(), newReplayCmd())
+	for _, c := range root.Commands() {
+		refuseUnknownSubcommands(c)
+	}
 	return root
+}
+
+// refuseUnknownSubcommands makes every command group (a command that only
+// holds subcommands) answer a mistyped subcommand the way the root does:
+// an error with suggestions and a non-zero exit, not its help and 0.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
+		return
+	}
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+		}
+		return fmt.Errorf("%s\n\nRun '%s --help' for its commands", msg, cmd.CommandPath())
+	}
+	c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 }
 
 func newVersionCmd() *cobra.Command {
