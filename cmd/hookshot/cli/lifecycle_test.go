@@ -229,21 +229,24 @@ func TestLifecycleCommandsAndRuns(t *testing.T) {
 		t.Fatalf("runs list -o json: exit %d\n%s", code, out)
 	}
 
-	// runs get: the table (golden, times and durations normalised), the
-	// output with --output-text, everything in yaml.
-	code, out, errOut = hs("runs", "get", warnedRun)
+	// runs get: the tables (golden, times and durations normalised) with
+	// --no-output, the output by default, everything in yaml.
+	code, out, errOut = hs("runs", "get", warnedRun, "--no-output")
 	if code != 0 {
 		t.Fatalf("runs get: exit %d\n%s", code, errOut)
 	}
 	golden(t, "runs-get.golden", normaliseRun(out, warnedRun, app))
-	code, out, _ = hs("runs", "get", warnedRun, "--output-text")
+	if strings.Contains(out, "\n--- ") {
+		t.Errorf("runs get --no-output printed output:\n%s", out)
+	}
+	code, out, _ = hs("runs", "get", warnedRun)
 	for _, want := range []string{
 		"\n--- snapshot/pre boom prod/db-0/mysql: stdout\npre boom\n",
 		"\n--- snapshot/pre boom prod/db-0/mysql: stderr\nfailing with 3\n",
 		"\n--- snapshot/post thaw prod/db-0/mysql: stdout\npost thaw\n",
 	} {
 		if code != 0 || !strings.Contains(out, want) {
-			t.Errorf("runs get --output-text: exit %d, no %q in\n%s", code, want, out)
+			t.Errorf("runs get: exit %d, no %q in\n%s", code, want, out)
 		}
 	}
 	if code, out, _ = hs("runs", "get", warnedRun, "-o", "yaml"); code != 0 || !strings.Contains(out, "text: |\n") || !strings.Contains(out, "failing with 3") ||

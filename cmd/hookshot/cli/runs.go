@@ -67,15 +67,15 @@ An API-driven action's run ID is its runID (hookshot snapshot prints it).`,
 	list.Flags().IntVar(&limit, "limit", 20, "show the newest N runs (0: all)")
 
 	var (
-		getOut     outputFlag
-		outputText bool
+		getOut           outputFlag
+		noOutput, legacy bool
 	)
 	get := &cobra.Command{
 		Use:   "get RUN_ID",
-		Short: "Show a run: its stages, each execution's status, exit code and duration (--output-text: stdout and stderr)",
+		Short: "Show a run: its stages, each execution's status, exit code, duration and output (head and tail)",
 		Example: `  hookshot runs get 5f1c0b9e-8f1e-4b8a-9d55-3f0f6b1d2c3a
-  hookshot runs get 5f1c0b9e-8f1e-4b8a-9d55-3f0f6b1d2c3a --output-text
-  hookshot runs get 5f1c0b9e-8f1e-4b8a-9d55-3f0f6b1d2c3a -o json   # everything, output included`,
+  hookshot runs get 5f1c0b9e-8f1e-4b8a-9d55-3f0f6b1d2c3a --no-output   # the tables only
+  hookshot runs get 5f1c0b9e-8f1e-4b8a-9d55-3f0f6b1d2c3a -o json      # everything`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := af.client()
@@ -98,11 +98,13 @@ An API-driven action's run ID is its runID (hookshot snapshot prints it).`,
 			if err := json.Unmarshal(raw, &v); err != nil {
 				return fmt.Errorf("decode run %s: %w", args[0], err)
 			}
-			return printRun(w, &v, outputText)
+			return printRun(w, &v, !noOutput)
 		},
 	}
 	getOut.register(get, "table")
-	get.Flags().BoolVar(&outputText, "output-text", false, "also print each execution's captured stdout and stderr")
+	get.Flags().BoolVar(&noOutput, "no-output", false, "leave out each execution's captured stdout and stderr")
+	get.Flags().BoolVar(&legacy, "output-text", true, "print the captured output (the default now)")
+	_ = get.Flags().MarkDeprecated("output-text", "output is shown by default; --no-output hides it")
 
 	cmd.AddCommand(list, get)
 	return cmd
