@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -57,21 +58,34 @@ func newEventsWatchCmd() *cobra.Command {
 				{events.StreamLifecycle, []string{events.SubjectLifecycle + "." + acct + ".>"}},
 				{events.StreamResults, []string{events.SubjectExecutionResults + "." + acct + "." + run, events.SubjectStageResults + "." + acct + "." + run}},
 			}
-			lines := make(chan string)
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
+			merge := newTimeMerge(len(streams), watchSkew)
 			errs := make(chan error, len(streams))
-			for _, s := range streams {
+			for i, s := range streams {
 				cc := cfg
 				cc.FilterSubjects = s.subjects
 				cons, err := c.js.OrderedConsumer(ctx, s.name, cc)
 				if err != nil {
 					return fmt.Errorf("watch %s: %w", s.name, err)
 				}
-				go func() { errs <- follow(ctx, cons, runID, asJSON, lines) }()
+				info, err := cons.Info(ctx)
+				if err != nil {
+					return fmt.Errorf("watch %s: %w", s.name, err)
+				}
+				merge.add(i, time.Time{}, "", false, info.NumPending == 0)
+				go func() { errs <- follow(ctx, cons, i, runID, asJSON, merge) }()
 			}
 			seen := 0
+			tick := time.NewTicker(watchSkew / 2)
+			defer tick.Stop()
 			for {
+				for _, line := range merge.ready(time.Now()) {
+					fmt.Fprintln(cmd.OutOrStdout(), line)
+					if seen++; count > 0 && seen >= count {
+						return nil
+					}
+				}
 				select {
 				case <-ctx.Done():
 					return nil
@@ -79,11 +93,8 @@ func newEventsWatchCmd() *cobra.Command {
 					if err != nil && ctx.Err() == nil {
 						return err
 					}
-				case line := <-lines:
-					fmt.Fprintln(cmd.OutOrStdout(), line)
-					if seen++; count > 0 && seen >= count {
-						return nil
-					}
+				case <-merge.wake:
+				case <-tick.C:
 				}
 			}
 		},
@@ -97,8 +108,13 @@ func newEventsWatchCmd() *cobra.Command {
 	return cmd
 }
 
-// follow sends one line per message of cons until ctx ends.
-func follow(ctx context.Context, cons jetstream.Consumer, runID string, asJSON bool, out chan<- string) error {
+// watchSkew is how long a live message waits for an earlier one from the
+// other stream before it is printed.
+const watchSkew = 200 * time.Millisecond
+
+// follow hands one line per message of cons (source i of merge) to merge
+// until ctx ends.
+func follow(ctx context.Context, cons jetstream.Consumer, i int, runID string, asJSON bool, merge *timeMerge) error {
 	for {
 		msg, err := cons.Next(jetstream.FetchContext(ctx))
 		if err != nil {
@@ -110,27 +126,89 @@ func follow(ctx context.Context, cons jetstream.Consumer, runID string, asJSON b
 			}
 			return err
 		}
-		line, ok := describeMessage(msg.Data(), runID, asJSON)
-		if !ok {
-			continue
+		md, err := msg.Metadata()
+		if err != nil {
+			return err
 		}
-		select {
-		case out <- line:
-		case <-ctx.Done():
-			return nil
+		line, ok := describeMessage(msg.Data(), md.Timestamp, runID, asJSON)
+		merge.add(i, md.Timestamp, line, ok, md.NumPending == 0)
+	}
+}
+
+// timeMerge prints the messages of several streams in the order JetStream
+// stored them. A message is printed once every other stream either has a
+// later one waiting, or has nothing older left to deliver: it is caught up
+// and the message is at least skew old (a message stored a moment earlier
+// may still be on its way).
+type timeMerge struct {
+	mu     sync.Mutex
+	skew   time.Duration
+	queues [][]stamped
+	caught []bool
+	wake   chan struct{}
+}
+
+type stamped struct {
+	at   time.Time
+	line string
+}
+
+func newTimeMerge(sources int, skew time.Duration) *timeMerge {
+	return &timeMerge{skew: skew, queues: make([][]stamped, sources), caught: make([]bool, sources), wake: make(chan struct{}, 1)}
+}
+
+// add queues a message of source i (show false: filtered out, it only
+// advances the source); caughtUp says the source has nothing more pending.
+func (m *timeMerge) add(i int, at time.Time, line string, show, caughtUp bool) {
+	m.mu.Lock()
+	if show {
+		m.queues[i] = append(m.queues[i], stamped{at, line})
+	}
+	m.caught[i] = caughtUp
+	m.mu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ready returns the lines that may be printed now, oldest first.
+func (m *timeMerge) ready(now time.Time) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for {
+		first := -1
+		for i, q := range m.queues {
+			if len(q) > 0 && (first < 0 || q[0].at.Before(m.queues[first][0].at)) {
+				first = i
+			}
 		}
+		if first < 0 {
+			return out
+		}
+		head := m.queues[first][0]
+		for i, q := range m.queues {
+			if i != first && len(q) == 0 && !(m.caught[i] && now.Sub(head.at) >= m.skew) {
+				return out
+			}
+		}
+		out = append(out, head.line)
+		m.queues[first] = m.queues[first][1:]
 	}
 }
 
 // describeMessage is one line about a Hookshot message, or false when it is
 // not of the run asked for.
-func describeMessage(data []byte, runID string, asJSON bool) (string, bool) {
+func describeMessage(data []byte, stored time.Time, runID string, asJSON bool) (string, bool) {
 	var env events.Envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		return "malformed message: " + err.Error(), runID == ""
 	}
 	var b strings.Builder
-	ts := env.Time.UTC().Format("15:04:05.000")
+	// The time JetStream stored it: one clock for every producer, the one
+	// the lines are ordered by.
+	ts := stored.UTC().Format("15:04:05.000")
 	switch env.Type {
 	case events.TypeLifecycle:
 		var ev events.LifecycleEvent
