@@ -167,7 +167,22 @@ func (e *Engine) finalize(ctx context.Context, rec *StageRecord) (*events.StageR
 	if err != nil {
 		return nil, err
 	}
-	if _, err := events.Publish(ctx, e.js, events.StageResultSubject(ev.AccountID, ev.RunID), events.TypeStageResult, "stage."+key, sr); err != nil {
+	msgID := "stage." + key
+	if !created {
+		// The stage was answered before: answer with what was recorded,
+		// marked as a replay, so nobody takes it for a new run. (Replays
+		// share one de-duplication ID of their own.)
+		var recorded events.StageResult
+		found, err := e.runs.get(ctx, resultKey(key), &recorded)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			recorded.Replayed = true
+			sr, msgID = &recorded, msgID+".replay"
+		}
+	}
+	if _, err := events.Publish(ctx, e.js, events.StageResultSubject(ev.AccountID, ev.RunID), events.TypeStageResult, msgID, sr); err != nil {
 		return nil, err
 	}
 	if created {

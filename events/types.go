@@ -207,4 +207,8 @@ type StageResult struct {
 	Executions  []ExecutionSummary `json:"executions"`
 	Started     time.Time          `json:"started"`
 	Finished    time.Time          `json:"finished"`
+	// Replayed is set on a stage result that answers a lifecycle event of a
+	// stage that already had one (the event was published again): it is
+	// the recorded result, and nothing ran again.
+	Replayed bool `json:"replayed,omitempty"`
 }

@@ -156,6 +156,18 @@ func TestServerEndToEndThroughTheCLI(t *testing.T) {
 	if string(trace) != "freeze mysql hard\n" {
 		t.Fatalf("trace %q", trace)
 	}
+	if strings.Contains(out, `"replayed"`) {
+		t.Fatalf("a first run says it is replayed:\n%s", out)
+	}
+	// The same run again: nothing runs, and the answer says it is the
+	// recorded result.
+	code, out, errOut = publish("pre", "--run-id", "run-1")
+	if code != 0 || !strings.Contains(out, `"replayed": true`) || !strings.Contains(errOut, "nothing ran again") {
+		t.Fatalf("publish pre again: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if trace, _ := os.ReadFile(filepath.Join(dir, "trace")); string(trace) != "freeze mysql hard\n" {
+		t.Fatalf("the hook ran again: trace %q", trace)
+	}
 
 	if code, errOut := hook("--name", "boom", "--app", app, "--action", "snapshot", "--stage", "post", "--source", failSrc, "--failure-mode", "WARN"); code != 0 {
 		t.Fatal(errOut)

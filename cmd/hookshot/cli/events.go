@@ -63,6 +63,13 @@ FAIL-mode pre hook forbids the action), 1 on any other error.`,
 			if err != nil {
 				return err
 			}
+			if ack.Duplicate {
+				// JetStream dropped the event as a repeat of one already
+				// published: nothing ran, and the result is the recorded one.
+				sr.Replayed = true
+				fmt.Fprintf(cmd.ErrOrStderr(), "hookshot: run %s %s/%s was already published; nothing ran again: this is its recorded result (replayed)\n",
+					ev.RunID, ev.Action, ev.Stage)
+			}
 			if err := printJSON(cmd.OutOrStdout(), sr); err != nil {
 				return err
 			}
