@@ -27,7 +27,7 @@ func newExplainCmd() *cobra.Command {
 		action, stage string
 	)
 	cmd := &cobra.Command{
-		Use:   "explain APP_ID --action A --stage S",
+		Use:   "explain APP --action A --stage S",
 		Short: "Say which hooks of an app would run for an action and stage, and why the others would not",
 		Long: `Explain what the engine would plan for one stage of an app now, from the
 app's registered container inventory: every hook of the app, whether it would
@@ -46,7 +46,11 @@ hooks of other stages. -o json or yaml gives every container's verdict.`,
 			}
 			q := url.Values{"action": {action}, "stage": {stage}}
 			var raw json.RawMessage
-			if _, err := c.Do(cmd.Context(), http.MethodGet, c.AccountPath("/k8s/v1/apps/"+url.PathEscape(args[0])+"/explain?"+q.Encode()), nil, &raw); err != nil {
+			app, err := resolveApp(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := c.Do(cmd.Context(), http.MethodGet, c.AccountPath("/k8s/v1/apps/"+url.PathEscape(app)+"/explain?"+q.Encode()), nil, &raw); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()

@@ -44,6 +44,19 @@ func TestExplainCommand(t *testing.T) {
 	}
 	golden(t, "explain.golden", out)
 
+	// By name, as by id; an unknown app is named as such.
+	if code, byName, errOut := hs("explain", "shop", "--action", "snapshot", "--stage", "pre"); code != 0 || byName != out {
+		t.Fatalf("explain by name: exit %d\n%s\n%s", code, byName, errOut)
+	}
+	for _, ref := range []string{"payroll", "0b3a6f57-8a3c-4bb4-9f0e-5d1f1f8f2c11"} {
+		if code, _, errOut := hs("explain", ref, "--action", "snapshot", "--stage", "pre"); code != cli.ExitError || !strings.Contains(errOut, `app "`+ref+`" not found`) {
+			t.Errorf("explain of unknown app %s: exit %d, %q", ref, code, errOut)
+		}
+		if code, _, errOut := hs("snapshot", ref); code != cli.ExitError || !strings.Contains(errOut, `app "`+ref+`" not found`) {
+			t.Errorf("snapshot of unknown app %s: exit %d, %q", ref, code, errOut)
+		}
+	}
+
 	code, out, _ = hs("explain", app, "--action", "snapshot", "--stage", "pre", "-o", "json")
 	var x struct {
 		Type  string
@@ -80,7 +93,7 @@ func TestExplainCommand(t *testing.T) {
 	}{
 		{"no such pair", []string{"explain", app, "--action", "restore", "--stage", "pre"}, []string{"Invalid query parameters (400)", "stage: restore has no pre stage"}},
 		{"unknown action", []string{"explain", app, "--action", "clone", "--stage", "pre"}, []string{"action: must be snapshot, backup, restore or failover"}},
-		{"unknown app", []string{"explain", "2f1a9a8e-2b3c-4d5e-8f90-123456789abc", "--action", "snapshot", "--stage", "pre"}, []string{"Resource not found (404)"}},
+		{"unknown app", []string{"explain", "2f1a9a8e-2b3c-4d5e-8f90-123456789abc", "--action", "snapshot", "--stage", "pre"}, []string{`app "2f1a9a8e-2b3c-4d5e-8f90-123456789abc" not found`}},
 		{"flags required", []string{"explain", app}, []string{`required flag(s) "action", "stage" not set`}},
 	} {
 		code, _, errOut := hs(tc.args...)

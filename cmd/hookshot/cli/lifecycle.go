@@ -69,7 +69,7 @@ func newLifecycleCmd(k lifecycleKind) *cobra.Command {
 	)
 	verb := string(k.kind)
 	cmd := &cobra.Command{
-		Use:   verb + " APP_ID",
+		Use:   verb + " APP",
 		Short: k.short,
 		Long: k.short + `.
 
@@ -91,7 +91,11 @@ completed with hookState success, 2 when it failed or a hook failed
 			if snapshotID != "" {
 				body["snapshotID"] = snapshotID
 			}
-			collection := c.AccountPath("/k8s/v1/apps/" + url.PathEscape(args[0]) + "/" + k.collection)
+			app, err := resolveApp(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			collection := c.AccountPath("/k8s/v1/apps/" + url.PathEscape(app) + "/" + k.collection)
 			var created map[string]any
 			if _, err := c.Do(cmd.Context(), http.MethodPost, collection, body, &created); err != nil {
 				return err

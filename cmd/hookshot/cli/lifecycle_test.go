@@ -191,7 +191,7 @@ func TestLifecycleCommandsAndRuns(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown app", []string{"snapshot", "2f1a9a8e-2b3c-4d5e-8f90-123456789abc", "--wait"}, "Collection not found (404)"},
+		{"unknown app", []string{"snapshot", "2f1a9a8e-2b3c-4d5e-8f90-123456789abc", "--wait"}, `app "2f1a9a8e-2b3c-4d5e-8f90-123456789abc" not found`},
 		{"unknown snapshot", []string{"backup", app, "--snapshot-id", "2f1a9a8e-2b3c-4d5e-8f90-123456789abc"}, "snapshotID: no snapshot of this app with this id"},
 		{"bad name", []string{"snapshot", app, "--name", "Not A DNS Label"}, "name:"},
 		{"no app", []string{"restore"}, "accepts 1 arg(s), received 0"},
