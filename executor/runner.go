@@ -131,6 +131,11 @@ type Outcome struct {
 	// not exist or cannot run, the working directory is missing, an argument
 	// holds a NUL byte). A hook that could not start failed.
 	StartError string
+	// Aborted says why a hook that started was cut off by something other
+	// than its runner ("container db-0/mysql stopped while the hook ran"):
+	// its exit status is unknown (ExitCode -1). A hook that was aborted
+	// failed. Only runners that run hooks in containers set it.
+	Aborted string
 }
 
 // Output is one captured stream.
@@ -148,7 +153,7 @@ type Output struct {
 // canceled, and exited with status 0. A hook that traps SIGTERM and exits 0
 // after its timeout did not succeed.
 func (o Outcome) Succeeded() bool {
-	return o.StartError == "" && !o.TimedOut && !o.Canceled && o.Signal == "" && o.ExitCode == 0
+	return o.StartError == "" && o.Aborted == "" && !o.TimedOut && !o.Canceled && o.Signal == "" && o.ExitCode == 0
 }
 
 // Reason is a one-line account of why the hook failed ("timed out after 2s,
@@ -159,6 +164,9 @@ func (o Outcome) Reason() string {
 	}
 	if o.StartError != "" {
 		return "could not start: " + o.StartError
+	}
+	if o.Aborted != "" {
+		return o.Aborted + " (after " + o.Duration.Round(time.Millisecond).String() + ")"
 	}
 	var parts []string
 	switch {
