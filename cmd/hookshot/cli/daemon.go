@@ -126,16 +126,17 @@ type daemon struct {
 	log   *zap.Logger
 	level zap.AtomicLevel
 
-	srv      *embedded.Server
-	nc       *nats.Conn
-	js       jetstream.JetStream
-	eng      *engine.Engine
-	worker   *engine.Worker
-	clusters *cluster.Registry
-	drv      *driver.Driver
-	tokens   *api.Tokens
-	metrics  *metrics.Metrics
-	tls      *tlsreload.Reloader // the API's certificate, when it serves HTTPS
+	srv       *embedded.Server
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	eng       *engine.Engine
+	worker    *engine.Worker
+	clusters  *cluster.Registry
+	collector *cluster.Collector // states of apps 2.x (server with API)
+	drv       *driver.Driver
+	tokens    *api.Tokens
+	metrics   *metrics.Metrics
+	tls       *tlsreload.Reloader // the API's certificate, when it serves HTTPS
 
 	servers []*http.Server // API and ops listeners
 	done    chan struct{}  // closed when the daemon returns
@@ -339,7 +340,14 @@ func (d *daemon) startAPI(ctx context.Context, ops http.Handler, rules []api.Cer
 		return err
 	}
 	d.metrics.SetActionStats(d.drv.CountByState)
+	if d.collector, err = cluster.NewCollector(cluster.CollectorConfig{Store: d.eng.Store(), Registry: d.clusters, Logger: d.log.Named("collector")}); err != nil {
+		return err
+	}
+	if err := d.collector.Start(ctx); err != nil {
+		return err
+	}
 	acfg := api.Config{Store: d.eng.Store(), Tokens: d.tokens, Matcher: d.eng.Index(), Actions: d.drv, Runs: d.eng, SyncIndex: d.eng.SyncIndex,
+		Clusters: d.clusters, AppCreated: d.collector.Trigger,
 		Logger: d.log.Named("api"), Metrics: d.metrics, MaxBodyBytes: d.cfg.API.MaxBodyBytes}
 	if d.tls != nil && len(rules) > 0 {
 		acfg.CertPrincipal = api.CertPrincipals(rules)
@@ -459,6 +467,13 @@ func (d *daemon) stop() error {
 	if d.drv != nil {
 		ctx, cancel := deadline(10 * time.Second)
 		if err := d.drv.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+	}
+	if d.collector != nil {
+		ctx, cancel := deadline(10 * time.Second)
+		if err := d.collector.Stop(ctx); err != nil {
 			errs = append(errs, err)
 		}
 		cancel()
