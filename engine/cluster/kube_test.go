@@ -1,0 +1,283 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/hookshot-dev/hookshot/engine/cluster/kubetest"
+	"github.com/hookshot-dev/hookshot/events"
+)
+
+// kubeApp fills kc with the pods of the discovery tests.
+//
+//	payroll/db-0       app=payroll tier=db        db, exporter; an init and an ephemeral container
+//	payroll/db-1       app=payroll tier=db        db; exporter waiting
+//	payroll/web-0      app=payroll tier=frontend  nginx
+//	payroll/canary-0   app=payroll canary=true    nginx
+//	payroll/legacy-0   tier=db                    legacy
+//	payroll/job-0      app=payroll tier=batch     (Succeeded)
+//	payroll/pending-0  app=payroll                (Pending)
+//	shared/cache-0     app.kubernetes.io/instance=payroll tier=cache     redis
+//	shared/cache-1     app.kubernetes.io/instance=other tier=cache       redis
+//	shared/front-0     app.kubernetes.io/instance=payroll tier=frontend  nginx
+func kubeApp(kc *kubetest.Cluster) {
+	db := kubetest.RunningPod("payroll", "db-0", map[string]string{"app": "payroll", "tier": "db"}, "db", "exporter")
+	db.Spec.Containers[0].Image = "mariadb:11.4"
+	db.Spec.InitContainers = []corev1.Container{{Name: "init-schema", Image: "flyway:10"}}
+	db.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "init-schema", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}}}
+	db.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debugger", Image: "busybox"}}}
+	db.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: "debugger", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	kc.AddPod(db)
+
+	db1 := kubetest.RunningPod("payroll", "db-1", map[string]string{"app": "payroll", "tier": "db"}, "db", "exporter")
+	db1.Status.ContainerStatuses[1].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}
+	kc.AddPod(db1)
+
+	kc.AddPod(kubetest.RunningPod("payroll", "web-0", map[string]string{"app": "payroll", "tier": "frontend"}, "nginx"))
+	kc.AddPod(kubetest.RunningPod("payroll", "canary-0", map[string]string{"app": "payroll", "canary": "true"}, "nginx"))
+	kc.AddPod(kubetest.RunningPod("payroll", "legacy-0", map[string]string{"tier": "db"}, "legacy"))
+	kc.AddPod(kubetest.RunningPod("payroll", "job-0", map[string]string{"app": "payroll", "tier": "batch"}, "job"))
+	kc.SetPhase("payroll", "job-0", corev1.PodSucceeded)
+	pending := kubetest.RunningPod("payroll", "pending-0", map[string]string{"app": "payroll"}, "app")
+	pending.Spec.NodeName, pending.Status.Phase = "", corev1.PodPending
+	pending.Status.ContainerStatuses[0].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}
+	kc.AddPod(pending)
+
+	kc.AddPod(kubetest.RunningPod("shared", "cache-0", map[string]string{"app.kubernetes.io/instance": "payroll", "tier": "cache"}, "redis"))
+	kc.AddPod(kubetest.RunningPod("shared", "cache-1", map[string]string{"app.kubernetes.io/instance": "other", "tier": "cache"}, "redis"))
+	kc.AddPod(kubetest.RunningPod("shared", "front-0", map[string]string{"app.kubernetes.io/instance": "payroll", "tier": "frontend"}, "nginx"))
+}
+
+// newKube starts a kubetest cluster with kubeApp's pods and the backend of
+// its kubeconfig, built by NewKubernetes as production builds it.
+func newKube(t *testing.T) (*kubetest.Cluster, Backend) {
+	t.Helper()
+	kc := kubetest.New(t, kubetest.Options{Context: "prod"})
+	kubeApp(kc)
+	b, err := NewKubernetes(Config{Name: "prod-eu", Type: TypeKubernetes, Kubeconfig: kc.Kubeconfig(), Context: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return kc, b
+}
+
+func keys(cs []events.Container) []string {
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, c.Key())
+	}
+	return out
+}
+
+func TestKubeDiscover(t *testing.T) {
+	t.Parallel()
+	_, b := newKube(t)
+	scope := func(ns string, selectors ...string) events.NamespaceSelector {
+		return events.NamespaceSelector{Namespace: ns, LabelSelectors: selectors}
+	}
+	tests := []struct {
+		name  string
+		given []events.NamespaceSelector
+		want  []string
+	}{
+		{"a namespace, no selector", []events.NamespaceSelector{scope("payroll")},
+			[]string{"payroll/canary-0/nginx", "payroll/db-0/db", "payroll/db-0/exporter", "payroll/db-1/db", "payroll/legacy-0/legacy", "payroll/web-0/nginx"}},
+		{"equality", []events.NamespaceSelector{scope("payroll", "tier=db")},
+			[]string{"payroll/db-0/db", "payroll/db-0/exporter", "payroll/db-1/db", "payroll/legacy-0/legacy"}},
+		{"two requirements", []events.NamespaceSelector{scope("payroll", "app=payroll,tier==db")},
+			[]string{"payroll/db-0/db", "payroll/db-0/exporter", "payroll/db-1/db"}},
+		{"inequality", []events.NamespaceSelector{scope("payroll", "tier!=db")},
+			[]string{"payroll/canary-0/nginx", "payroll/web-0/nginx"}},
+		{"in", []events.NamespaceSelector{scope("shared", "tier in (cache, db)")},
+			[]string{"shared/cache-0/redis", "shared/cache-1/redis"}},
+		{"notin (Astra's example)", []events.NamespaceSelector{scope("shared", "app.kubernetes.io/instance=payroll,tier notin (frontend)")},
+			[]string{"shared/cache-0/redis"}},
+		{"exists", []events.NamespaceSelector{scope("payroll", "canary")},
+			[]string{"payroll/canary-0/nginx"}},
+		{"does not exist", []events.NamespaceSelector{scope("payroll", "!app")},
+			[]string{"payroll/legacy-0/legacy"}},
+		{"union of selectors, no duplicates", []events.NamespaceSelector{scope("payroll", "tier=db", "app=payroll", "canary")},
+			[]string{"payroll/canary-0/nginx", "payroll/db-0/db", "payroll/db-0/exporter", "payroll/db-1/db", "payroll/legacy-0/legacy", "payroll/web-0/nginx"}},
+		{"several namespaces, sorted", []events.NamespaceSelector{scope("shared", "tier=frontend"), scope("payroll", "tier=frontend")},
+			[]string{"payroll/web-0/nginx", "shared/front-0/nginx"}},
+		{"a namespace twice", []events.NamespaceSelector{scope("payroll", "canary"), scope("payroll", "canary=true")},
+			[]string{"payroll/canary-0/nginx"}},
+		{"matches nothing", []events.NamespaceSelector{scope("payroll", "app=nothing")}, []string{}},
+		{"unknown namespace", []events.NamespaceSelector{scope("nowhere")}, []string{}},
+		{"no scope", nil, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := b.Discover(t.Context(), tt.given)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(keys(got), tt.want) {
+				t.Errorf("got %q\nwant %q", keys(got), tt.want)
+			}
+		})
+	}
+
+	got, err := b.Discover(t.Context(), []events.NamespaceSelector{scope("payroll", "tier=db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := events.Container{
+		NamespaceName: "payroll", PodName: "db-0", ContainerName: "db", ContainerImage: "mariadb:11.4",
+		PodLabels: []events.Label{{Name: "app", Value: "payroll"}, {Name: "tier", Value: "db"}},
+	}
+	if !slices.ContainsFunc(got, func(c events.Container) bool {
+		return c.Key() == want.Key() && c.ContainerImage == want.ContainerImage && slices.Equal(c.PodLabels, want.PodLabels)
+	}) {
+		t.Errorf("got %+v, want it to hold %+v", got, want)
+	}
+
+	_, err = b.Discover(t.Context(), []events.NamespaceSelector{scope("payroll", "tier in (db")})
+	if err == nil || !strings.Contains(err.Error(), `label selector "tier in (db"`) {
+		t.Errorf("bad selector: %v", err)
+	}
+}
+
+// Big namespaces are listed in pages.
+func TestKubeDiscoverPages(t *testing.T) {
+	t.Parallel()
+	kc, b := newKube(t)
+	b.(*kubeBackend).pageSize = 2
+	before := kc.Stats().Lists
+	got, err := b.Discover(t.Context(), []events.NamespaceSelector{{Namespace: "payroll"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 6 {
+		t.Errorf("got %q, want the 6 running containers", keys(got))
+	}
+	// 7 pods, 2 a page: 4 requests.
+	if n := kc.Stats().Lists - before; n != 4 {
+		t.Errorf("%d list requests, want 4 pages", n)
+	}
+}
+
+// A cluster whose API does not answer is an error naming what failed, never
+// an empty inventory; Ping fails too.
+func TestKubeUnreachable(t *testing.T) {
+	t.Parallel()
+	kc, b := newKube(t)
+	if err := b.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping of a running API: %v", err)
+	}
+	kc.Close()
+	got, err := b.Discover(t.Context(), []events.NamespaceSelector{{Namespace: "payroll", LabelSelectors: []string{"tier=db"}}})
+	if err == nil || got != nil || !strings.Contains(err.Error(), `list pods in namespace payroll with label selector "tier=db": `) {
+		t.Errorf("Discover of a closed API: %v, %v", got, err)
+	}
+	if err := b.Ping(t.Context()); err == nil || !strings.Contains(err.Error(), "server version") {
+		t.Errorf("Ping of a closed API: %v", err)
+	}
+}
+
+// Credentials come from the kubeconfig; a wrong token is an error.
+func TestKubeUnauthorized(t *testing.T) {
+	t.Parallel()
+	kc := kubetest.New(t, kubetest.Options{})
+	cfg := kc.Config()
+	cfg.AuthInfos[kc.Context()].Token = "wrong"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := kubetest.WriteKubeconfig(cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewKubernetes(Config{Name: "prod-eu", Type: TypeKubernetes, Kubeconfig: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.Discover(t.Context(), []events.NamespaceSelector{{Namespace: "payroll"}}); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
+		t.Errorf("Discover with a wrong token: %v", err)
+	}
+}
+
+// Context picks the kubeconfig's context; without it, the current one;
+// without Kubeconfig, $KUBECONFIG.
+func TestKubeKubeconfig(t *testing.T) {
+	kc := kubetest.New(t, kubetest.Options{Context: "live"})
+	kubeApp(kc)
+	cfg := kc.Config()
+	cfg.Clusters["dead"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1", CertificateAuthorityData: cfg.Clusters["live"].CertificateAuthorityData}
+	cfg.Contexts["dead"] = &clientcmdapi.Context{Cluster: "dead", AuthInfo: "live"}
+	cfg.CurrentContext = "dead"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := kubetest.WriteKubeconfig(cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", path)
+	ping := func(c Config) error {
+		t.Helper()
+		b, err := NewKubernetes(c)
+		if err != nil {
+			t.Fatalf("NewKubernetes(%+v): %v", c, err)
+		}
+		defer b.Close()
+		return b.Ping(t.Context())
+	}
+	if err := ping(Config{Name: "a", Type: TypeKubernetes, Kubeconfig: path, Context: "live"}); err != nil {
+		t.Errorf("context live: %v", err)
+	}
+	if err := ping(Config{Name: "a", Type: TypeKubernetes, Context: "live"}); err != nil {
+		t.Errorf("$KUBECONFIG, context live: %v", err)
+	}
+	if err := ping(Config{Name: "a", Type: TypeKubernetes}); err == nil {
+		t.Error("the current context (dead) answered")
+	}
+
+	_, err := NewKubernetes(Config{Name: "a", Type: TypeKubernetes, Kubeconfig: path, Context: "nope"})
+	if err == nil || !strings.Contains(err.Error(), "context nope") {
+		t.Errorf("unknown context: %v", err)
+	}
+	_, err = NewKubernetes(Config{Name: "a", Type: TypeKubernetes, Kubeconfig: filepath.Join(t.TempDir(), "missing")})
+	if err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing kubeconfig: %v", err)
+	}
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	if _, err := NewKubernetes(Config{Name: "a", Type: TypeKubernetes, InCluster: true}); err == nil || !strings.Contains(err.Error(), "in-cluster") {
+		t.Errorf("in-cluster outside a pod: %v", err)
+	}
+}
+
+// The registry reaches a Kubernetes cluster through its configuration only.
+func TestKubeRegistry(t *testing.T) {
+	t.Parallel()
+	kc := kubetest.New(t, kubetest.Options{Context: "prod"})
+	kubeApp(kc)
+	r, err := NewRegistry(RegistryConfig{Clusters: []Config{{Name: "prod-eu", Type: TypeKubernetes, Kubeconfig: kc.Kubeconfig(), Context: "prod"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if in, _ := r.Get(t.Context(), "prod-eu"); in.State != StateRunning {
+		t.Errorf("state %s (%s), want running", in.State, in.StateDetail)
+	}
+	got, err := r.Discover(t.Context(), "prod-eu", []events.NamespaceSelector{{Namespace: "shared", LabelSelectors: []string{"tier=cache"}}})
+	if err != nil || !slices.Equal(keys(got), []string{"shared/cache-0/redis", "shared/cache-1/redis"}) {
+		t.Errorf("Discover: %q, %v", keys(got), err)
+	}
+	kc.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	_, err = r.Discover(ctx, IDOf("prod-eu"), []events.NamespaceSelector{{Namespace: "shared"}})
+	if err == nil || !strings.HasPrefix(err.Error(), "cluster prod-eu (kubernetes): list pods in namespace shared: ") {
+		t.Errorf("Discover of a closed cluster: %v", err)
+	}
+	if in, _ := r.Resolve("prod-eu"); in.State != StateUnavailable {
+		t.Errorf("state %s after a failed discovery, want unavailable", in.State)
+	}
+	if errors.Is(err, ErrUnknownCluster) {
+		t.Error("a closed cluster is not an unknown one")
+	}
+}
