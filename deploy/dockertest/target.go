@@ -262,18 +262,22 @@ func Client(t testing.TB) *client.Client {
 	return cli
 }
 
+// ContainerOption adjusts a container StartContainer creates.
+type ContainerOption func(*container.Config, *container.HostConfig)
+
 // StartContainer creates and starts a container of image named name with
-// labels (add Labels(t) to them), and removes it, forcibly, when t ends.
-// It returns the container's ID.
-func StartContainer(t testing.TB, cli *client.Client, image, name string, labels map[string]string) string {
+// labels (add Labels(t) to them), without network, and removes it,
+// forcibly, when t ends. It returns the container's ID.
+func StartContainer(t testing.TB, cli *client.Client, image, name string, labels map[string]string, opts ...ContainerOption) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name:       name,
-		Config:     &container.Config{Image: image, Labels: labels},
-		HostConfig: &container.HostConfig{NetworkMode: "none"},
-	})
+	cfg := &container.Config{Image: image, Labels: labels}
+	host := &container.HostConfig{NetworkMode: "none"}
+	for _, o := range opts {
+		o(cfg, host)
+	}
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: host})
 	if err != nil {
 		t.Fatalf("dockertest: create container %s: %v", name, err)
 	}
