@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,17 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/cluster/kubetest"
 	"github.com/hookshot-dev/hookshot/executor"
 )
+
+// kubeCluster starts a kubetest cluster with the exec tests' pods. After
+// the cluster closes, the test waits for the client libraries' goroutines
+// that outlive a stream by a few seconds, for TestMain's leak check.
+func kubeCluster(t *testing.T, mode kubetest.Mode) *kubetest.Cluster {
+	t.Helper()
+	t.Cleanup(func() { kubetest.Settle(10 * time.Second) })
+	kc := kubetest.New(t, kubetest.Options{Mode: mode})
+	kubePods(kc)
+	return kc
+}
 
 // newKubeExecer is an execer of kc, built as production builds it: a rest
 // config and a clientset of it.
@@ -79,8 +89,7 @@ func TestKubeExecer(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
-			kc := kubetest.New(t, kubetest.Options{Mode: m.mode})
-			kubePods(kc)
+			kc := kubeCluster(t, m.mode)
 			ex := newKubeExecer(t, kc)
 			db := executor.Target{Cluster: "test", Namespace: "payroll", Pod: "db-0", Container: "db"}
 
@@ -125,32 +134,13 @@ func TestKubeExecer(t *testing.T) {
 	}
 }
 
-// waitGoroutinesGone waits until no goroutine has fn on its stack.
-func waitGoroutinesGone(t *testing.T, fn string, within time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if !bytes.Contains(buf[:n], []byte(fn)) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("goroutines running %s after %v", fn, within)
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 type countWriter struct{ n int }
 
 func (w *countWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
 
 func TestKubeExecerNotThere(t *testing.T) {
 	t.Parallel()
-	kc := kubetest.New(t, kubetest.Options{})
-	kubePods(kc)
+	kc := kubeCluster(t, kubetest.ModeWebSocketAndSPDY)
 	ex := newKubeExecer(t, kc)
 	target := func(pod, container string) executor.Target {
 		return executor.Target{Cluster: "test", Namespace: "payroll", Pod: pod, Container: container}
@@ -191,14 +181,9 @@ func TestKubeExecerNotThere(t *testing.T) {
 
 // A canceled exec returns promptly with ctx's error; the process it started
 // is the cluster's to end (ContainerRunner kills it with another exec).
-//
-// Not parallel: client-go's WebSocket heartbeat goroutine outlives a
-// connection closed without a close frame by up to its ping period (5s), and
-// the test waits for it so TestMain's goleak check does not see it.
 func TestKubeExecerCanceled(t *testing.T) {
-	defer waitGoroutinesGone(t, "remotecommand.(*heartbeat).start", 10*time.Second)
-	kc := kubetest.New(t, kubetest.Options{})
-	kubePods(kc)
+	t.Parallel()
+	kc := kubeCluster(t, kubetest.ModeWebSocketAndSPDY)
 	ex := newKubeExecer(t, kc)
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
@@ -216,8 +201,7 @@ func TestKubeExecerCanceled(t *testing.T) {
 // nor not running, and Running cannot tell.
 func TestKubeExecerUnreachable(t *testing.T) {
 	t.Parallel()
-	kc := kubetest.New(t, kubetest.Options{})
-	kubePods(kc)
+	kc := kubeCluster(t, kubetest.ModeWebSocketAndSPDY)
 	ex := newKubeExecer(t, kc)
 	kc.Close()
 	target := executor.Target{Namespace: "payroll", Pod: "db-0", Container: "db"}

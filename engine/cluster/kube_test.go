@@ -3,16 +3,23 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"go.uber.org/goleak"
+
 	"github.com/hookshot-dev/hookshot/engine/cluster/kubetest"
 	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/executor"
 )
 
 // kubeApp fills kc with the pods of the discovery tests.
@@ -69,6 +76,42 @@ func newKube(t *testing.T) (*kubetest.Cluster, Backend) {
 	return kc, b
 }
 
+// TestKube runs the Kubernetes backend's tests, in parallel, then checks
+// that none of them left a goroutine behind.
+func TestKube(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		kubetest.Settle(10 * time.Second)
+		goleak.VerifyNone(t, ignore)
+	})
+	for _, tt := range []struct {
+		name string
+		test func(*testing.T)
+	}{
+		{"Discover", kubeDiscover},
+		{"DiscoverPages", kubeDiscoverPages},
+		{"Unreachable", kubeUnreachable},
+		{"Unauthorized", kubeUnauthorized},
+		{"Registry", kubeRegistry},
+		{"RunnerHooks", kubeRunnerHooks},
+		{"RunnerTimeoutKillsTree", kubeRunnerTimeoutKillsTree},
+		{"RunnerLargeOutput", kubeRunnerLargeOutput},
+		{"RunnerContainerTrouble", kubeRunnerContainerTrouble},
+	} {
+		t.Run(tt.name, tt.test)
+	}
+}
+
+// TestKubeKubeconfig is not parallel: it sets $KUBECONFIG.
+func TestKubeKubeconfig(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		kubetest.Settle(10 * time.Second)
+		goleak.VerifyNone(t, ignore)
+	})
+	kubeKubeconfig(t)
+}
+
 func keys(cs []events.Container) []string {
 	out := make([]string, 0, len(cs))
 	for _, c := range cs {
@@ -77,7 +120,7 @@ func keys(cs []events.Container) []string {
 	return out
 }
 
-func TestKubeDiscover(t *testing.T) {
+func kubeDiscover(t *testing.T) {
 	t.Parallel()
 	_, b := newKube(t)
 	scope := func(ns string, selectors ...string) events.NamespaceSelector {
@@ -147,7 +190,7 @@ func TestKubeDiscover(t *testing.T) {
 }
 
 // Big namespaces are listed in pages.
-func TestKubeDiscoverPages(t *testing.T) {
+func kubeDiscoverPages(t *testing.T) {
 	t.Parallel()
 	kc, b := newKube(t)
 	b.(*kubeBackend).pageSize = 2
@@ -167,7 +210,7 @@ func TestKubeDiscoverPages(t *testing.T) {
 
 // A cluster whose API does not answer is an error naming what failed, never
 // an empty inventory; Ping fails too.
-func TestKubeUnreachable(t *testing.T) {
+func kubeUnreachable(t *testing.T) {
 	t.Parallel()
 	kc, b := newKube(t)
 	if err := b.Ping(t.Context()); err != nil {
@@ -184,7 +227,7 @@ func TestKubeUnreachable(t *testing.T) {
 }
 
 // Credentials come from the kubeconfig; a wrong token is an error.
-func TestKubeUnauthorized(t *testing.T) {
+func kubeUnauthorized(t *testing.T) {
 	t.Parallel()
 	kc := kubetest.New(t, kubetest.Options{})
 	cfg := kc.Config()
@@ -205,7 +248,8 @@ func TestKubeUnauthorized(t *testing.T) {
 
 // Context picks the kubeconfig's context; without it, the current one;
 // without Kubeconfig, $KUBECONFIG.
-func TestKubeKubeconfig(t *testing.T) {
+func kubeKubeconfig(t *testing.T) {
+	t.Helper()
 	kc := kubetest.New(t, kubetest.Options{Context: "live"})
 	kubeApp(kc)
 	cfg := kc.Config()
@@ -251,7 +295,7 @@ func TestKubeKubeconfig(t *testing.T) {
 }
 
 // The registry reaches a Kubernetes cluster through its configuration only.
-func TestKubeRegistry(t *testing.T) {
+func kubeRegistry(t *testing.T) {
 	t.Parallel()
 	kc := kubetest.New(t, kubetest.Options{Context: "prod"})
 	kubeApp(kc)
@@ -279,5 +323,215 @@ func TestKubeRegistry(t *testing.T) {
 	}
 	if errors.Is(err, ErrUnknownCluster) {
 		t.Error("a closed cluster is not an unknown one")
+	}
+}
+
+// kubeModes are the exec paths a runner is tested through: a WebSocket
+// translated by the API server, and an API server that refuses the
+// WebSocket so every exec falls back to SPDY.
+var kubeModes = []struct {
+	name string
+	mode kubetest.Mode
+}{
+	{"websocket", kubetest.ModeWebSocketAndSPDY},
+	{"spdy fallback", kubetest.ModeSPDYOnly},
+}
+
+// checkKubeExecs checks the protocol the execs took.
+func checkKubeExecs(t *testing.T, kc *kubetest.Cluster, mode kubetest.Mode) {
+	t.Helper()
+	s := kc.Stats()
+	switch {
+	case s.WebSocketExecs == 0:
+		t.Errorf("no exec: %+v", s)
+	case mode == kubetest.ModeSPDYOnly && s.SPDYExecs != s.WebSocketExecs:
+		t.Errorf("%+v: want each exec refused as a WebSocket, then run through SPDY", s)
+	case mode != kubetest.ModeSPDYOnly && s.SPDYExecs != 0:
+		t.Errorf("%+v: want every exec through the WebSocket", s)
+	}
+}
+
+var kubeDB = executor.Target{Cluster: "prod-eu", Namespace: "payroll", Pod: "db-0", Container: "db"}
+
+// kubeRunner starts a kubetest cluster with kubeApp's pods and returns the
+// runner a worker gets for it from a registry configured with its
+// kubeconfig.
+func kubeRunner(t *testing.T, mode kubetest.Mode) (*kubetest.Cluster, executor.Runner) {
+	t.Helper()
+	kc := kubetest.New(t, kubetest.Options{Mode: mode, Context: "prod"})
+	kubeApp(kc)
+	r, err := NewRegistry(RegistryConfig{Clusters: []Config{{Name: "prod-eu", Type: TypeKubernetes, Kubeconfig: kc.Kubeconfig(), Context: "prod"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	runners, err := r.Runners(nil, executor.ContainerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := runners("prod-eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kc, run
+}
+
+// runHook runs spec, failing the test on a Run error or after 20s.
+func runHook(t *testing.T, run executor.Runner, spec executor.Spec) executor.Outcome {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	out, err := run.Run(ctx, spec)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return out
+}
+
+func kubeRunnerHooks(t *testing.T) {
+	for _, m := range kubeModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			kc, run := kubeRunner(t, m.mode)
+			dir := t.TempDir()
+			env := map[string]string{
+				"HOOKSHOT_RUN_ID": "run-1", "HOOKSHOT_EXECUTION_ID": "exec-1", "HOOKSHOT_ATTEMPT": "1",
+				"HOOKSHOT_ACTION": "snapshot", "HOOKSHOT_STAGE": "pre", "HOOKSHOT_APP_ID": "app 'payroll'",
+				"HOOKSHOT_NAMESPACE": "payroll", "HOOKSHOT_POD_NAME": "db-0",
+				"HOOKSHOT_CONTAINER_NAME": "db", "HOOKSHOT_CONTAINER_IMAGE": "mariadb:11.4",
+			}
+			out := runHook(t, run, executor.Spec{
+				Target: kubeDB,
+				Script: []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$1/args\"\nenv | grep '^HOOKSHOT_' | sort > \"$1/env\"\necho frozen; echo 'slow disk' >&2\n"),
+				Args:   []string{dir, "with space", "$HOME", "it's"},
+				Env:    env,
+			})
+			if !out.Succeeded() || out.Stdout.Text != "frozen\n" || out.Stderr.Text != "slow disk\n" {
+				t.Fatalf("outcome %+v", out)
+			}
+			args, err := os.ReadFile(filepath.Join(dir, "args"))
+			if err != nil || string(args) != dir+"\nwith space\n$HOME\nit's\n" {
+				t.Errorf("the hook's arguments: %q, %v", args, err)
+			}
+			var wantEnv []string
+			for k, v := range env {
+				wantEnv = append(wantEnv, k+"="+v)
+			}
+			slices.Sort(wantEnv)
+			gotEnv, err := os.ReadFile(filepath.Join(dir, "env"))
+			if err != nil || string(gotEnv) != strings.Join(wantEnv, "\n")+"\n" {
+				t.Errorf("the hook's environment:\n%s\nwant\n%s", gotEnv, strings.Join(wantEnv, "\n"))
+			}
+
+			out = runHook(t, run, executor.Spec{Target: kubeDB, Script: []byte("echo out; echo err >&2; exit 3")})
+			if out.ExitCode != 3 || out.Stdout.Text != "out\n" || out.Stderr.Text != "err\n" || out.Reason() != "exit code 3" {
+				t.Errorf("outcome %+v, want exit code 3", out)
+			}
+			checkKubeExecs(t, kc, m.mode)
+		})
+	}
+}
+
+// sleepers lists the processes whose command line holds marker.
+func sleepers(t *testing.T, marker string) []string {
+	t.Helper()
+	files, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err == nil && strings.Contains(string(b), marker) {
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(f, "/proc/"), "/cmdline"))
+		}
+	}
+	return out
+}
+
+// A timed-out hook's whole process tree dies in its container: the runner
+// sends SIGTERM to its group with a second exec.
+func kubeRunnerTimeoutKillsTree(t *testing.T) {
+	for i, m := range kubeModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			kc, run := kubeRunner(t, m.mode)
+			dir := t.TempDir()
+			// A duration no other process has: the marker to find the sleeps by.
+			marker := fmt.Sprintf("1000.%d%d", i, time.Now().UnixNano()%1e9)
+			out := runHook(t, run, executor.Spec{
+				Target:    kubeDB,
+				Script:    []byte(`sleep "$1" & echo $! > "$2/bg"; sleep "$1" & echo $! > "$2/fg"; wait`),
+				Args:      []string{marker, dir},
+				Timeout:   time.Second,
+				KillGrace: 10 * time.Second,
+			})
+			if !out.TimedOut || out.Signal != "terminated" || strings.Contains(out.Stderr.Text, "sleep") {
+				t.Errorf("outcome %+v, want timed out and terminated", out)
+			}
+			if out.Duration > 8*time.Second {
+				t.Errorf("took %v: the SIGTERM did not end it", out.Duration)
+			}
+			for _, f := range []string{"bg", "fg"} {
+				if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || len(b) < 2 {
+					t.Errorf("the hook did not start its %s sleep: %q, %v", f, b, err)
+				}
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for left := sleepers(t, marker); len(left) > 0; left = sleepers(t, marker) {
+				if time.Now().After(deadline) {
+					t.Fatalf("processes %v of the hook survived its timeout", left)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			checkKubeExecs(t, kc, m.mode)
+		})
+	}
+}
+
+func kubeRunnerLargeOutput(t *testing.T) {
+	for _, m := range kubeModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			_, run := kubeRunner(t, m.mode)
+			const total = 10 << 20
+			out := runHook(t, run, executor.Spec{
+				Target:      kubeDB,
+				Script:      []byte(`head -c "$1" /dev/zero | tr '\0' x`),
+				Args:        []string{strconv.Itoa(total)},
+				OutputLimit: 4096,
+			})
+			if !out.Succeeded() || out.Stdout.TotalBytes != total || !out.Stdout.Truncated || len(out.Stdout.Text) > 4096+200 {
+				t.Errorf("outcome: succeeded %v, %d bytes, truncated %v, kept %d", out.Succeeded(), out.Stdout.TotalBytes, out.Stdout.Truncated, len(out.Stdout.Text))
+			}
+		})
+	}
+}
+
+// A hook for a container that cannot run it did not start, and says why.
+func kubeRunnerContainerTrouble(t *testing.T) {
+	t.Parallel()
+	_, run := kubeRunner(t, kubetest.ModeWebSocketAndSPDY)
+	target := func(pod, container string) executor.Target {
+		return executor.Target{Cluster: "prod-eu", Namespace: "payroll", Pod: pod, Container: container}
+	}
+	tests := []struct {
+		name  string
+		given executor.Target
+		want  string
+	}{
+		{"unknown pod", target("nope-0", "db"), "container nope-0/db not found"},
+		{"unknown container", target("db-0", "nope"), "container db-0/nope not found"},
+		{"pod succeeded", target("job-0", "job"), "container job-0/job is not running"},
+		{"pod pending", target("pending-0", "app"), "container pending-0/app is not running"},
+		{"container waiting", target("db-1", "exporter"), "container db-1/exporter is not running"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := runHook(t, run, executor.Spec{Target: tt.given, Script: []byte("echo ran")})
+			if out.StartError != tt.want || out.Stdout.Text != "" || out.Succeeded() {
+				t.Errorf("outcome %+v, want StartError %q", out, tt.want)
+			}
+		})
 	}
 }

@@ -32,6 +32,7 @@
 package kubetest
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -42,11 +43,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -396,4 +399,29 @@ func WriteKubeconfig(cfg clientcmdapi.Config, path string) error {
 		return err
 	}
 	return os.Chmod(path, 0o600)
+}
+
+// lingering are goroutines of the client libraries that outlive a finished
+// stream by design: client-go's WebSocket heartbeat ends at its next ping
+// (up to 5s) when the connection closed without a close frame, and
+// spdystream's shutdown waits up to 1s to report a close error.
+var lingering = []string{
+	"k8s.io/client-go/tools/remotecommand.(*heartbeat).start",
+	"github.com/moby/spdystream.(*Connection).shutdown",
+}
+
+// Settle waits, up to within, until no goroutine of the streaming client
+// libraries that outlive their stream by design is left, so that a goleak
+// check after it does not report them. It fails nothing: what is left is
+// for the leak check to report.
+func Settle(within time.Duration) {
+	deadline := time.Now().Add(within)
+	buf := make([]byte, 4<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if !slices.ContainsFunc(lingering, func(fn string) bool { return bytes.Contains(buf[:n], []byte(fn)) }) || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
