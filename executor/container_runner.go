@@ -451,16 +451,35 @@ func (c *containerRun) noStart(ctx context.Context, code int, noise string) stri
 	return fmt.Sprintf("the runner's bootstrap exited with code %d before starting the script: %s", code, cmp.Or(noise, "no message"))
 }
 
-// lost reports, when the hook's container no longer runs, that it stopped.
+// lost reports, when the hook's container no longer runs, that it
+// stopped. The runtime may see the container's end a moment after the
+// exec's stream ended, so a running container is asked again for up to
+// lostWait.
 func (c *containerRun) lost(ctx context.Context) string {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.r.cfg.KillTimeout)
 	defer cancel()
-	running, err := c.r.ex.Running(cctx, c.spec.Target)
-	if err != nil || running {
-		return ""
+	deadline := time.Now().Add(lostWait)
+	for {
+		running, err := c.r.ex.Running(cctx, c.spec.Target)
+		if err != nil {
+			return ""
+		}
+		if !running {
+			return fmt.Sprintf("container %s stopped while the hook ran", c.name)
+		}
+		if time.Now().After(deadline) {
+			return ""
+		}
+		select {
+		case <-cctx.Done():
+			return ""
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	return fmt.Sprintf("container %s stopped while the hook ran", c.name)
 }
+
+// lostWait is how long lost waits for a runtime to see a container stop.
+const lostWait = time.Second
 
 // bootstrapStderr takes the exec's stderr: it reads the bootstrap's
 // protocol lines at its start and passes everything after startMarker to
