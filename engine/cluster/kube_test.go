@@ -97,6 +97,7 @@ func TestKube(t *testing.T) {
 		{"RunnerTimeoutKillsTree", kubeRunnerTimeoutKillsTree},
 		{"RunnerLargeOutput", kubeRunnerLargeOutput},
 		{"RunnerContainerTrouble", kubeRunnerContainerTrouble},
+		{"RunnerStoppedMidRun", kubeRunnerStoppedMidRun},
 	} {
 		t.Run(tt.name, tt.test)
 	}
@@ -533,5 +534,37 @@ func kubeRunnerContainerTrouble(t *testing.T) {
 				t.Errorf("outcome %+v, want StartError %q", out, tt.want)
 			}
 		})
+	}
+}
+
+// A container that stops while its hook runs (its processes die with it)
+// cuts the hook off: the outcome says so.
+func kubeRunnerStoppedMidRun(t *testing.T) {
+	t.Parallel()
+	kc, run := kubeRunner(t, kubetest.ModeWebSocketAndSPDY)
+	started := filepath.Join(t.TempDir(), "started")
+	done := make(chan executor.Outcome, 1)
+	go func() {
+		out, err := run.Run(t.Context(), executor.Spec{Target: kubeDB, Script: []byte(`echo > "$1"; exec sleep 1000`), Args: []string{started}})
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		done <- out
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, err := os.Stat(started); err != nil; _, err = os.Stat(started) {
+		if time.Now().After(deadline) {
+			t.Fatal("the hook did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	kc.SetPhase("payroll", "db-0", corev1.PodFailed)
+	select {
+	case out := <-done:
+		if out.Aborted != "container db-0/db stopped while the hook ran" || out.Succeeded() {
+			t.Errorf("outcome %+v, want aborted", out)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after the container stopped")
 	}
 }

@@ -198,22 +198,25 @@ func (c *Cluster) AddPod(pod *corev1.Pod) {
 	c.mu.Lock()
 	c.pods[key(p.Namespace, p.Name)] = p
 	c.mu.Unlock()
+	c.exec.reap()
 }
 
 // UpdatePod changes the pod ns/name in place; it reports whether the pod
-// exists.
+// exists. The processes of a container that no longer runs are killed.
 func (c *Cluster) UpdatePod(ns, name string, change func(*corev1.Pod)) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	p, ok := c.pods[key(ns, name)]
 	if ok {
 		change(p)
 	}
+	c.mu.Unlock()
+	c.exec.reap()
 	return ok
 }
 
 // SetPhase sets the pod's phase; with a phase other than Running, its
-// containers stop running (terminated, exit code 0).
+// containers stop running (terminated, exit code 0) and their processes
+// are killed.
 func (c *Cluster) SetPhase(ns, name string, phase corev1.PodPhase) bool {
 	return c.UpdatePod(ns, name, func(p *corev1.Pod) {
 		p.Status.Phase = phase
@@ -227,12 +230,14 @@ func (c *Cluster) SetPhase(ns, name string, phase corev1.PodPhase) bool {
 	})
 }
 
-// DeletePod removes the pod; it reports whether it existed.
+// DeletePod removes the pod and kills its processes; it reports whether it
+// existed.
 func (c *Cluster) DeletePod(ns, name string) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	_, ok := c.pods[key(ns, name)]
 	delete(c.pods, key(ns, name))
+	c.mu.Unlock()
+	c.exec.reap()
 	return ok
 }
 

@@ -24,7 +24,7 @@ type processExecutor struct {
 
 	mu     sync.Mutex
 	closed bool
-	groups map[int]bool // every session started, killed again at close
+	groups map[int]execIn // every session started: killed when its container stops, and at close
 	wg     sync.WaitGroup
 }
 
@@ -32,8 +32,11 @@ var _ streamserver.Executor = (*processExecutor)(nil)
 
 func newProcessExecutor() *processExecutor {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &processExecutor{ctx: ctx, cancel: cancel, groups: map[int]bool{}}
+	return &processExecutor{ctx: ctx, cancel: cancel, groups: map[int]execIn{}}
 }
+
+// execIn is the container an exec runs in.
+type execIn struct{ uid, container string }
 
 func (e *processExecutor) begin() bool {
 	e.mu.Lock()
@@ -128,7 +131,7 @@ func (e *processExecutor) ExecInContainer(ctx context.Context, name string, uid 
 		return fmt.Errorf("failed to exec in container: %w", err)
 	}
 	e.mu.Lock()
-	e.groups[proc.Process.Pid] = true
+	e.groups[proc.Process.Pid] = execIn{uid, container}
 	e.mu.Unlock()
 	if stdin != nil {
 		// The copy ends at the end of stdin, when the process stops
@@ -151,6 +154,23 @@ func (e *processExecutor) ExecInContainer(ctx context.Context, name string, uid 
 		return utilexec.CodeExitError{Err: err, Code: code}
 	}
 	return err
+}
+
+// reap kills the processes of containers that no longer run, as a
+// container runtime does when a container stops.
+func (e *processExecutor) reap() {
+	e.mu.Lock()
+	var gone []int
+	for pgid, in := range e.groups {
+		if _, _, ok := e.lookup(in.uid, in.container); !ok {
+			gone = append(gone, pgid)
+			delete(e.groups, pgid)
+		}
+	}
+	e.mu.Unlock()
+	for _, pgid := range gone {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
 }
 
 func drain(ctx context.Context, resize <-chan streamserver.TerminalSize) {
