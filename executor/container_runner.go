@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"regexp"
 	"slices"
@@ -352,32 +353,22 @@ func (c *containerRun) stop(ctx context.Context, cancelExec context.CancelFunc) 
 func (c *containerRun) signal(ctx context.Context, sig syscall.Signal, nonce string) {
 	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.r.cfg.KillTimeout)
 	defer cancel()
-	name := strings.TrimPrefix(signalNames[sig], "SIG")
-	argv := []string{c.r.cfg.Shell, "-c", killScript, name, strconv.Itoa(c.stderr.pid()), nonce}
-	var sink capture
-	sink.limit = 1 << 10
-	_, _ = c.r.ex.Exec(kctx, c.spec.Target, argv, nil, &sink, &sink)
+	argv := []string{c.r.cfg.Shell, "-c", killScript, signalNames[sig], strconv.Itoa(c.stderr.pid()), nonce}
+	_, _ = c.r.ex.Exec(kctx, c.spec.Target, argv, nil, io.Discard, io.Discard)
 }
 
+// signalNames are the signals the runner sends, as kill -s takes them.
 var signalNames = map[syscall.Signal]string{syscall.SIGTERM: "TERM", syscall.SIGKILL: "KILL"}
 
 // conclude fills o's exit status and failure reasons from the exec's result.
 func (c *containerRun) conclude(ctx context.Context, o *Outcome, res execResult, sent syscall.Signal) error {
 	started, startErr, noise := c.stderr.state()
 	switch {
-	case res.err != nil && errors.Is(res.err, ErrContainerNotFound):
-		if c.stderr.pid() == 0 {
-			o.StartError = fmt.Sprintf("container %s not found", c.name)
-		} else {
-			o.Aborted = fmt.Sprintf("container %s no longer exists", c.name)
-		}
+	case errors.Is(res.err, ErrContainerNotFound):
+		c.containerTrouble(o, "not found", "no longer exists")
 		return nil
-	case res.err != nil && errors.Is(res.err, ErrContainerNotRunning):
-		if c.stderr.pid() == 0 {
-			o.StartError = fmt.Sprintf("container %s is not running", c.name)
-		} else {
-			o.Aborted = fmt.Sprintf("container %s stopped while the hook ran", c.name)
-		}
+	case errors.Is(res.err, ErrContainerNotRunning):
+		c.containerTrouble(o, "is not running", "stopped while the hook ran")
 		return nil
 	case res.err != nil && (sent != 0 || o.TimedOut || o.Canceled) && errors.Is(res.err, context.Canceled):
 		// The runner gave up on the stream after signaling.
@@ -415,6 +406,16 @@ func (c *containerRun) conclude(ctx context.Context, o *Outcome, res execResult,
 		o.StartError = c.noStart(ctx, code, noise)
 	}
 	return nil
+}
+
+// containerTrouble records that the container could not run the hook:
+// before it started (StartError), or while it ran (Aborted).
+func (c *containerRun) containerTrouble(o *Outcome, before, during string) {
+	if c.stderr.pid() == 0 {
+		o.StartError = "container " + c.name + " " + before
+	} else {
+		o.Aborted = "container " + c.name + " " + during
+	}
 }
 
 // sentBy reports whether a shell's exit status code means death by the

@@ -253,11 +253,7 @@ echo "wrote $3 as $(id -u) in $(pwd)"
 	t.Run("stopped mid-hook", func(t *testing.T) {
 		t.Parallel()
 		target := app.start(t, image, "worker", "back")
-		wait := runInAsync(t, t.Context(), app.runner, Spec{Target: target, Script: []byte("echo started; : > /tmp/started; sleep 100")})
-		waitFor(t, "the hook to start", func() bool {
-			_, code, err := bareExec(t.Context(), app.cli, target.Pod, "test", "-e", "/tmp/started")
-			return err == nil && code == 0
-		})
+		wait := app.startSleepingHook(t, target, "echo started; ")
 		zero := 0
 		if _, err := app.cli.ContainerStop(t.Context(), target.Pod, client.ContainerStopOptions{Timeout: &zero}); err != nil {
 			t.Fatal(err)
@@ -276,11 +272,7 @@ echo "wrote $3 as $(id -u) in $(pwd)"
 	t.Run("removed mid-hook", func(t *testing.T) {
 		t.Parallel()
 		target := app.start(t, image, "queue", "back")
-		wait := runInAsync(t, t.Context(), app.runner, Spec{Target: target, Script: []byte(": > /tmp/started; sleep 100")})
-		waitFor(t, "the hook to start", func() bool {
-			_, code, err := bareExec(t.Context(), app.cli, target.Pod, "test", "-e", "/tmp/started")
-			return err == nil && code == 0
-		})
+		wait := app.startSleepingHook(t, target, "")
 		if _, err := app.cli.ContainerRemove(t.Context(), target.Pod, client.ContainerRemoveOptions{Force: true}); err != nil {
 			t.Fatal(err)
 		}
@@ -296,6 +288,19 @@ echo "wrote $3 as $(id -u) in $(pwd)"
 			t.Fatalf("Running = %v, %v", running, err)
 		}
 	})
+}
+
+// startSleepingHook runs prefix and then a sleep as a hook in target, and
+// returns once the hook is sleeping; the function it returns waits for the
+// outcome.
+func (a *dockerApp) startSleepingHook(t *testing.T, target Target, prefix string) func() Outcome {
+	t.Helper()
+	wait := runInAsync(t, t.Context(), a.runner, Spec{Target: target, Script: []byte(prefix + ": > /tmp/started; sleep 100")})
+	waitFor(t, "the hook to start", func() bool {
+		_, code, err := bareExec(t.Context(), a.cli, target.Pod, "test", "-e", "/tmp/started")
+		return err == nil && code == 0
+	})
+	return wait
 }
 
 // psOf lists the processes of a container.
@@ -331,4 +336,28 @@ func BenchmarkDockerHook(b *testing.B) {
 	b.ReportMetric(float64(hook.Microseconds())/float64(b.N), "µs/hook")
 	b.ReportMetric(float64(bare.Microseconds())/float64(b.N), "µs/bare-exec")
 	b.ReportMetric(float64(hook)/float64(bare), "hook/bare")
+}
+
+// TestDockerExecerUnreachable: an engine that does not answer is the
+// runner's trouble, an error of Run, not a hook outcome.
+func TestDockerExecerUnreachable(t *testing.T) {
+	t.Parallel()
+	cli, err := client.New(client.WithHost("unix:///nonexistent/docker.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ex := NewDockerExecer(cli)
+	r, err := NewContainerRunner(ex, ContainerConfig{KillTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := Target{Cluster: "docker", Namespace: "shop", Pod: "shop-db-1", Container: "db"}
+	out, err := r.Run(t.Context(), Spec{Target: target, Script: []byte("echo hi")})
+	if err == nil || !strings.Contains(err.Error(), "shop-db-1") || errors.Is(err, ErrContainerNotFound) || out.Succeeded() {
+		t.Fatalf("Run = %+v, %v; want an error naming the container", out, err)
+	}
+	if _, err := ex.Running(t.Context(), target); err == nil {
+		t.Fatal("Running on an unreachable engine: no error")
+	}
 }

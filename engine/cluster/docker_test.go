@@ -142,11 +142,7 @@ func TestDockerDiscover(t *testing.T) {
 
 	t.Run("container fields", func(t *testing.T) {
 		t.Parallel()
-		got, err := d.Discover(t.Context(), []events.NamespaceSelector{{Namespace: shop, LabelSelectors: []string{"tier=front"}}})
-		if err != nil || len(got) != 1 {
-			t.Fatalf("Discover = %+v, %v", got, err)
-		}
-		c := got[0]
+		c := discoverOne(t, d, shop, "tier=front")
 		labels := map[string]string{}
 		for _, l := range c.PodLabels {
 			labels[l.Name] = l.Value
@@ -160,24 +156,31 @@ func TestDockerDiscover(t *testing.T) {
 
 	t.Run("runs hooks in what it found", func(t *testing.T) {
 		t.Parallel()
-		got, err := d.Discover(t.Context(), []events.NamespaceSelector{{Namespace: shop, LabelSelectors: []string{"tier=data"}}})
-		if err != nil || len(got) != 1 {
-			t.Fatalf("Discover = %+v, %v", got, err)
-		}
+		c := discoverOne(t, d, shop, "tier=data")
 		r, err := executor.NewContainerRunner(d.Execer(), executor.ContainerConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		out, err := r.Run(t.Context(), executor.Spec{
 			Script:  []byte(`echo "$1 in $(hostname)"`),
-			Args:    []string{got[0].ContainerName},
-			Target:  executor.Target{Cluster: "docker", Namespace: got[0].NamespaceName, Pod: got[0].PodName, Container: got[0].ContainerName},
+			Args:    []string{c.ContainerName},
+			Target:  executor.Target{Cluster: "docker", Namespace: c.NamespaceName, Pod: c.PodName, Container: c.ContainerName},
 			Timeout: 30 * time.Second,
 		})
 		if err != nil || !out.Succeeded() || !strings.HasPrefix(out.Stdout.Text, "db in ") {
 			t.Fatalf("Run = %+v, %v", out, err)
 		}
 	})
+}
+
+// discoverOne discovers the one container of project that selector picks.
+func discoverOne(t *testing.T, d *Docker, project, selector string) events.Container {
+	t.Helper()
+	got, err := d.Discover(t.Context(), []events.NamespaceSelector{{Namespace: project, LabelSelectors: []string{selector}}})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Discover(%s) = %+v, %v; want one container", selector, got, err)
+	}
+	return got[0]
 }
 
 func TestDockerRegistry(t *testing.T) {
