@@ -1,10 +1,12 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"go.uber.org/goleak"
@@ -485,6 +489,17 @@ func kubeRunnerTimeoutKillsTree(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
+			// What TestKubeRealCluster asks the container agrees.
+			sleepersBefore := exec.Command("sleep", marker)
+			if err := sleepersBefore.Start(); err != nil {
+				t.Fatal(err)
+			}
+			out = runHook(t, run, executor.Spec{Target: kubeDB, Script: []byte(procSleepers), Args: []string{marker}})
+			_ = sleepersBefore.Process.Kill()
+			_ = sleepersBefore.Wait()
+			if got, want := strings.TrimSpace(out.Stdout.Text), fmt.Sprint(sleepersBefore.Process.Pid)+"/cmdline"; got != want {
+				t.Errorf("procSleepers found %q, want %q", got, want)
+			}
 			checkKubeExecs(t, kc, m.mode)
 		})
 	}
@@ -568,3 +583,172 @@ func kubeRunnerStoppedMidRun(t *testing.T) {
 		t.Fatal("Run did not return after the container stopped")
 	}
 }
+
+// TestKubeRealCluster runs discovery and hooks against a real Kubernetes
+// cluster (kind, k3d) when HOOKSHOT_TEST_KUBECONFIG names its kubeconfig
+// (HOOKSHOT_TEST_KUBECONTEXT its context, default the current one). It
+// creates a namespace hookshot-test-N with busybox pods
+// (HOOKSHOT_TEST_IMAGE, default busybox:1.36), checks what kubetest checks
+// where a real cluster can produce the state, and deletes the namespace.
+// docs/kubernetes.md says how to run it.
+func TestKubeRealCluster(t *testing.T) {
+	path := os.Getenv("HOOKSHOT_TEST_KUBECONFIG")
+	if path == "" {
+		t.Skip("HOOKSHOT_TEST_KUBECONFIG is not set: no real cluster to test against")
+	}
+	cfg := Config{Name: "real", Type: TypeKubernetes, Kubeconfig: path, Context: os.Getenv("HOOKSHOT_TEST_KUBECONTEXT")}
+	image := cmp.Or(os.Getenv("HOOKSHOT_TEST_IMAGE"), "busybox:1.36")
+	rc, err := kubeRESTConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+
+	ns := fmt.Sprintf("hookshot-test-%d", time.Now().UnixNano()%1e6)
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := cs.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{}); err != nil {
+			t.Errorf("delete namespace %s: %v", ns, err)
+		}
+	})
+	idle := []string{"sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"}
+	pod := func(name string, podLabels map[string]string, containers ...string) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: podLabels}}
+		for _, c := range containers {
+			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: c, Image: image, Command: idle})
+		}
+		return p
+	}
+	job := pod("job-0", map[string]string{"app": "payroll", "tier": "batch"}, "job")
+	job.Spec.RestartPolicy, job.Spec.Containers[0].Command = corev1.RestartPolicyNever, []string{"true"}
+	for _, p := range []*corev1.Pod{
+		pod("db-0", map[string]string{"app": "payroll", "tier": "db"}, "db", "exporter"),
+		pod("web-0", map[string]string{"app": "payroll", "tier": "frontend"}, "nginx"),
+		pod("canary-0", map[string]string{"app": "payroll", "canary": "true"}, "nginx"),
+		pod("legacy-0", map[string]string{"tier": "db"}, "legacy"),
+		job,
+	} {
+		if _, err := cs.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]corev1.PodPhase{"db-0": corev1.PodRunning, "web-0": corev1.PodRunning, "canary-0": corev1.PodRunning, "legacy-0": corev1.PodRunning, "job-0": corev1.PodSucceeded}
+	for name, phase := range want {
+		for {
+			p, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("pod %s: %v", name, err)
+			}
+			if p.Status.Phase == phase && (phase != corev1.PodRunning || !slices.ContainsFunc(p.Status.ContainerStatuses, func(s corev1.ContainerStatus) bool { return s.State.Running == nil })) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("pod %s is %s, want %s", name, p.Status.Phase, phase)
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}
+
+	b, err := NewKubernetes(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	discover := []struct {
+		selectors []string
+		want      []string
+	}{
+		{nil, []string{"canary-0/nginx", "db-0/db", "db-0/exporter", "legacy-0/legacy", "web-0/nginx"}},
+		{[]string{"tier=db"}, []string{"db-0/db", "db-0/exporter", "legacy-0/legacy"}},
+		{[]string{"tier!=db"}, []string{"canary-0/nginx", "web-0/nginx"}},
+		{[]string{"tier in (frontend, batch)"}, []string{"web-0/nginx"}},
+		{[]string{"app=payroll,tier notin (frontend)"}, []string{"canary-0/nginx", "db-0/db", "db-0/exporter"}},
+		{[]string{"canary"}, []string{"canary-0/nginx"}},
+		{[]string{"!app"}, []string{"legacy-0/legacy"}},
+		{[]string{"canary", "!app", "canary=true"}, []string{"canary-0/nginx", "legacy-0/legacy"}},
+		{[]string{"app=nothing"}, []string{}},
+	}
+	for _, d := range discover {
+		got, err := b.Discover(ctx, []events.NamespaceSelector{{Namespace: ns, LabelSelectors: d.selectors}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]string, 0, len(d.want))
+		for _, k := range d.want {
+			want = append(want, ns+"/"+k)
+		}
+		if !slices.Equal(keys(got), want) {
+			t.Errorf("selectors %q: got %q, want %q", d.selectors, keys(got), want)
+		}
+	}
+
+	r, err := NewRegistry(RegistryConfig{Clusters: []Config{cfg}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	runners, err := r.Runners(nil, executor.ContainerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := runners("real")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := executor.Target{Cluster: "real", Namespace: ns, Pod: "db-0", Container: "db"}
+	out := runHook(t, run, executor.Spec{
+		Target: db,
+		Script: []byte(`printf '[%s]' "$@"; echo; echo "$HOOKSHOT_RUN_ID $HOOKSHOT_POD_NAME"; echo warn >&2; exit 3`),
+		Args:   []string{"with space", "$HOME"},
+		Env:    map[string]string{"HOOKSHOT_RUN_ID": "run-1", "HOOKSHOT_POD_NAME": "db-0"},
+	})
+	if out.ExitCode != 3 || out.Stdout.Text != "[with space][$HOME]\nrun-1 db-0\n" || out.Stderr.Text != "warn\n" {
+		t.Errorf("hook: %+v", out)
+	}
+	marker := fmt.Sprintf("1000.%d", time.Now().UnixNano()%1e6)
+	out = runHook(t, run, executor.Spec{Target: db, Script: []byte(`sleep "$1" & sleep "$1"; wait`), Args: []string{marker}, Timeout: 2 * time.Second})
+	if !out.TimedOut || out.Signal != "terminated" {
+		t.Errorf("timed-out hook: %+v", out)
+	}
+	// No sleep of the hook is left in the container (given 2s to die).
+	out = runHook(t, run, executor.Spec{Target: db, Script: []byte(procSleepers), Args: []string{marker}})
+	if left := strings.TrimSpace(out.Stdout.Text); left != "" || !out.Succeeded() {
+		t.Errorf("processes of the timed-out hook left in the container: %q (%+v)", left, out)
+	}
+	out = runHook(t, run, executor.Spec{Target: db, Script: []byte(`head -c 10485760 /dev/zero | tr '\0' x`), OutputLimit: 4096})
+	if !out.Succeeded() || out.Stdout.TotalBytes != 10<<20 || !out.Stdout.Truncated {
+		t.Errorf("10 MiB hook: %+v", out.Stdout.TotalBytes)
+	}
+	out = runHook(t, run, executor.Spec{Target: executor.Target{Cluster: "real", Namespace: ns, Pod: "job-0", Container: "job"}, Script: []byte("echo ran")})
+	if out.StartError != "container job-0/job is not running" {
+		t.Errorf("hook in a completed pod: %+v", out)
+	}
+}
+
+// procSleepers lists, in a container, the processes "sleep $1 …", waiting
+// up to 2s for them to go.
+const procSleepers = `i=0
+while :; do
+	left=
+	for f in /proc/[0-9]*/cmdline; do
+		c=$(tr '\0' ' ' <"$f" 2>/dev/null) || continue
+		case $c in "sleep $1 "*) left="$left ${f#/proc/}" ;; esac
+	done
+	if [ -z "$left" ] || [ $i -ge 4 ]; then break; fi
+	i=$((i+1))
+	sleep 0.5
+done
+echo "$left"`
