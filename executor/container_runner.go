@@ -73,9 +73,20 @@ func (c ContainerConfig) validate() error {
 // SIGKILL. A hook that puts processes in another group of its own (setsid,
 // set -m) takes them out of the runner's reach.
 //
+// The bootstrap traps SIGTERM only to outlive its script: it still reaps
+// leftovers and removes its directory after a timeout; after SIGKILL the
+// runner's second exec removes the directory. A shell reports death by
+// signal n as status 128+n: Outcome.Signal is set only for the signals the
+// runner sent; a hook that ends with such a status on its own keeps it as
+// ExitCode (after the runner checked, for up to a second, that the
+// container still runs).
+//
 // A container that does not exist, is not running, has no Shell, or stops
 // while the hook runs gives an Outcome that says so (StartError, Aborted),
-// not an error. A ContainerRunner is safe for concurrent use.
+// not an error; Run's error is kept for an engine that cannot be reached.
+// If the bootstrap has not even reported its PID within KillGrace of a
+// timeout, the runner abandons the stream without a signal to send. A
+// ContainerRunner is safe for concurrent use.
 type ContainerRunner struct {
 	ex  ContainerExecer
 	cfg ContainerConfig
