@@ -790,11 +790,12 @@ func checkService(t *testing.T, v variant, s *corev1.Service) {
 func checkRBAC(t *testing.T, objs []kubeObject) {
 	t.Helper()
 	rules := map[string][]rbacv1.PolicyRule{} // by Kind/name of the role
-	var bindings []struct {
+	type binding struct {
 		where    string
 		ref      rbacv1.RoleRef
 		subjects []rbacv1.Subject
 	}
+	var bindings []binding
 	for _, o := range objs {
 		switch obj := o.obj.(type) {
 		case *rbacv1.ClusterRole:
@@ -802,17 +803,9 @@ func checkRBAC(t *testing.T, objs []kubeObject) {
 		case *rbacv1.Role:
 			rules["Role/"+obj.Name] = obj.Rules
 		case *rbacv1.ClusterRoleBinding:
-			bindings = append(bindings, struct {
-				where    string
-				ref      rbacv1.RoleRef
-				subjects []rbacv1.Subject
-			}{o.where, obj.RoleRef, obj.Subjects})
+			bindings = append(bindings, binding{o.where, obj.RoleRef, obj.Subjects})
 		case *rbacv1.RoleBinding:
-			bindings = append(bindings, struct {
-				where    string
-				ref      rbacv1.RoleRef
-				subjects []rbacv1.Subject
-			}{o.where, obj.RoleRef, obj.Subjects})
+			bindings = append(bindings, binding{o.where, obj.RoleRef, obj.Subjects})
 		}
 	}
 	for role, rs := range rules {
