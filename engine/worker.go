@@ -503,6 +503,8 @@ func fillOutcome(res *events.ExecutionResult, out executor.Outcome) {
 		res.Status = events.StatusSucceeded
 	} else if out.StartError != "" {
 		res.Error = "could not start: " + out.StartError
+	} else if out.Aborted != "" {
+		res.Error = out.Reason() // the container stopped or vanished mid-run
 	} else if out.TimedOut {
 		res.Error = "timed out: " + out.Reason()
 	}

@@ -1,8 +1,10 @@
 // Package executor owns what a hook is and how it runs: the Astra hook source
 // model (base64 script, MD5 checksum, limits and script rules), the Runner
-// interface, and LocalRunner, which runs a script as a local process group
-// with a timeout and bounded output capture. It knows nothing of NATS or of
-// any other Hookshot package.
+// interface, LocalRunner, which runs a script as a local process group with
+// a timeout and bounded output capture, and ContainerRunner, which runs it
+// inside a container through a ContainerExecer (Docker's Engine API exec,
+// DockerExecer; Kubernetes' pods/exec, KubeExecer) with the same semantics.
+// It knows nothing of NATS or of any other Hookshot package.
 //
 // # Sources
 //
@@ -46,6 +48,18 @@
 // the script exits, whatever it left running in its group is killed. Each of
 // stdout and stderr keeps its first and last OutputLimit/2 bytes, with a
 // marker line counting what was left out between them.
+//
+// ContainerRunner does the same inside spec.Target's container. One exec
+// runs a POSIX sh bootstrap with the script on its stdin: it reports its PID,
+// writes the script to a private directory (the first writable of $TMPDIR,
+// /tmp, /dev/shm, /var/tmp), runs it through its "#!" interpreter or the
+// shell with stdin from /dev/null and the Spec's environment, kills what the
+// script left in its process group, and removes the directory. Container
+// runtimes start an exec'd process as a session leader, so on timeout or
+// cancelation a second exec sends SIGTERM, then SIGKILL, to that whole
+// process group inside the container, not just to the client's stream. A
+// container that has no shell, is not running, is gone, or stops mid-run
+// gives an Outcome saying exactly that (StartError or Aborted).
 //
 // Choices the Astra API leaves open:
 //   - The hook's HOME and default working directory are its private run
