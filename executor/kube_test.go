@@ -55,12 +55,9 @@ func kubePods(kc *kubetest.Cluster) {
 	kc.AddPod(kubetest.RunningPod("payroll", "done-0", nil, "job"))
 	kc.SetPhase("payroll", "done-0", corev1.PodSucceeded)
 	crashing := kubetest.RunningPod("payroll", "web-0", nil, "nginx")
-	crashing.Status.ContainerStatuses[0].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}
+	kubetest.SetWaiting(crashing, "nginx", "CrashLoopBackOff")
 	kc.AddPod(crashing)
-	pending := kubetest.RunningPod("payroll", "pending-0", nil, "app")
-	pending.Spec.NodeName, pending.Status.Phase = "", corev1.PodPending
-	pending.Status.ContainerStatuses[0].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}
-	kc.AddPod(pending)
+	kc.AddPod(kubetest.PendingPod("payroll", "pending-0", nil, "app"))
 }
 
 func TestKubeExecer(t *testing.T) {

@@ -48,7 +48,7 @@ func kubeApp(kc *kubetest.Cluster) {
 	kc.AddPod(db)
 
 	db1 := kubetest.RunningPod("payroll", "db-1", map[string]string{"app": "payroll", "tier": "db"}, "db", "exporter")
-	db1.Status.ContainerStatuses[1].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}
+	kubetest.SetWaiting(db1, "exporter", "CrashLoopBackOff")
 	kc.AddPod(db1)
 
 	kc.AddPod(kubetest.RunningPod("payroll", "web-0", map[string]string{"app": "payroll", "tier": "frontend"}, "nginx"))
@@ -56,10 +56,7 @@ func kubeApp(kc *kubetest.Cluster) {
 	kc.AddPod(kubetest.RunningPod("payroll", "legacy-0", map[string]string{"tier": "db"}, "legacy"))
 	kc.AddPod(kubetest.RunningPod("payroll", "job-0", map[string]string{"app": "payroll", "tier": "batch"}, "job"))
 	kc.SetPhase("payroll", "job-0", corev1.PodSucceeded)
-	pending := kubetest.RunningPod("payroll", "pending-0", map[string]string{"app": "payroll"}, "app")
-	pending.Spec.NodeName, pending.Status.Phase = "", corev1.PodPending
-	pending.Status.ContainerStatuses[0].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}
-	kc.AddPod(pending)
+	kc.AddPod(kubetest.PendingPod("payroll", "pending-0", map[string]string{"app": "payroll"}, "app"))
 
 	kc.AddPod(kubetest.RunningPod("shared", "cache-0", map[string]string{"app.kubernetes.io/instance": "payroll", "tier": "cache"}, "redis"))
 	kc.AddPod(kubetest.RunningPod("shared", "cache-1", map[string]string{"app.kubernetes.io/instance": "other", "tier": "cache"}, "redis"))

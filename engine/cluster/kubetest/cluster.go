@@ -51,6 +51,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -61,6 +62,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/klog/v2"
 )
 
 // Mode says which streaming protocols the API endpoint accepts for exec.
@@ -259,6 +261,27 @@ func RunningPod(ns, name string, podLabels map[string]string, containers ...stri
 	return p
 }
 
+// PendingPod builds a pod in phase Pending, not yet on a node, whose
+// containers wait (ContainerCreating).
+func PendingPod(ns, name string, podLabels map[string]string, containers ...string) *corev1.Pod {
+	p := RunningPod(ns, name, podLabels, containers...)
+	p.Spec.NodeName, p.Status.Phase = "", corev1.PodPending
+	for i := range p.Status.ContainerStatuses {
+		SetWaiting(p, p.Status.ContainerStatuses[i].Name, "ContainerCreating")
+	}
+	return p
+}
+
+// SetWaiting makes the pod's container wait for reason (CrashLoopBackOff,
+// ContainerCreating): not running.
+func SetWaiting(p *corev1.Pod, container, reason string) {
+	for i := range p.Status.ContainerStatuses {
+		if s := &p.Status.ContainerStatuses[i]; s.Name == container {
+			s.Ready, s.State = false, corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason}}
+		}
+	}
+}
+
 func (c *Cluster) pod(ns, name string) (*corev1.Pod, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -285,6 +308,9 @@ func (c *Cluster) handler() http.Handler {
 	mux.HandleFunc("/api/v1/namespaces/{ns}/pods/{name}/exec", c.podExec)
 	mux.HandleFunc("POST "+kubeletExecPath+"{ns}/{name}/{container}", c.kubeletExec)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The streaming code logs through the request's logger the
+		// disconnects that are a stream's normal end; tests need not see them.
+		r = r.WithContext(klog.NewContext(r.Context(), logr.Discard()))
 		if r.Header.Get("Authorization") != "Bearer "+c.opts.Token {
 			writeStatus(w, apierrors.NewUnauthorized("Unauthorized").Status())
 			return
