@@ -132,6 +132,9 @@ func New(tb testing.TB, opts Options) *Cluster {
 	c := &Cluster{opts: opts, pods: map[string]*corev1.Pod{}, exec: newProcessExecutor()}
 	c.exec.lookup = c.podByUID
 	c.srv = httptest.NewUnstartedServer(c.handler())
+	// As an API server: HTTP/2 for requests, HTTP/1.1 for the upgrades
+	// (the streaming clients ask for it).
+	c.srv.EnableHTTP2 = true
 	c.srv.StartTLS()
 	tb.Cleanup(c.Close)
 
