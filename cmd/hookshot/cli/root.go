@@ -7,14 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"strings"
 	"syscall"
 
-	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/spf13/cobra"
+
+	"github.com/hookshot-dev/hookshot/cmd/hookshot/client"
+	"github.com/hookshot-dev/hookshot/executor"
 )
 
 // Version is set at build time with -ldflags "-X .../cli.Version=v1.2.3".
@@ -52,6 +55,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "hookshot:", err)
+		var ae *client.APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+			fmt.Fprintln(stderr, "hookshot: give the API token with --token, the HOOKSHOT_TOKEN environment variable, or a context"+
+				" (hookshot context set NAME --server URL --token TOKEN; hookshot context use NAME). A fresh server prints its first admin token once, on stderr.")
+		}
 		var ec *exitError
 		if errors.As(err, &ec) {
 			return ec.code

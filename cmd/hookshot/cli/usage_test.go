@@ -35,3 +35,22 @@ func TestMistypedSubcommandFails(t *testing.T) {
 		t.Errorf("hooks alone: exit %d, stdout %q", code, stdout)
 	}
 }
+
+// TestUnauthorizedSaysHowToGiveAToken: a 401 tells the operator the three
+// ways to pass a token.
+func TestUnauthorizedSaysHowToGiveAToken(t *testing.T) {
+	t.Setenv("HOOKSHOT_TOKEN", "")
+	t.Setenv("HOOKSHOT_CONTEXTS", t.TempDir()+"/contexts.yaml")
+	_, apiURL := startServerWithAPI(t)
+	for _, token := range []string{"", "not-the-right-token-at-all"} {
+		code, _, stderr := run(t, t.Context(), "hooks", "list", "--server", apiURL, "--token", token)
+		if code != cli.ExitError {
+			t.Errorf("token %q: exit %d", token, code)
+		}
+		for _, want := range []string{"(401)", "--token", "HOOKSHOT_TOKEN", "hookshot context set"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("token %q: stderr lacks %q:\n%s", token, want, stderr)
+			}
+		}
+	}
+}
