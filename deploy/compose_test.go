@@ -61,9 +61,12 @@ func TestCompose(t *testing.T) {
 	}
 	t.Cleanup(func() { c.down(labels) })
 
+	// `up -d --build`, with the images built in parallel: about half the time.
 	upStart := time.Now()
-	c.run(ctx, "up", "-d", "--build")
-	t.Logf("docker-compose up -d --build in %s", time.Since(upStart).Round(time.Millisecond))
+	c.run(ctx, "build", "--parallel")
+	t.Logf("docker-compose build --parallel in %s", time.Since(upStart).Round(time.Millisecond))
+	c.run(ctx, "up", "-d")
+	t.Logf("docker-compose build and up -d in %s", time.Since(upStart).Round(time.Millisecond))
 
 	api := &apiClient{t: t, base: "http://" + strings.TrimSpace(c.run(ctx, "port", "server", "8080")), token: secret}
 	api.waitReady(ctx)
