@@ -48,6 +48,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,8 +112,8 @@ type Cluster struct {
 	opts       Options
 	srv        *httptest.Server
 	kubeconfig string
-	rest       *rest.Config
 	exec       *processExecutor
+	rest       atomic.Pointer[rest.Config] // set once the server runs; its handlers read it
 
 	mu    sync.Mutex
 	pods  map[string]*corev1.Pod // by namespace/name
@@ -139,7 +140,7 @@ func New(tb testing.TB, opts Options) *Cluster {
 	tb.Cleanup(c.Close)
 
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.srv.Certificate().Raw})
-	c.rest = &rest.Config{Host: c.srv.URL, BearerToken: opts.Token, TLSClientConfig: rest.TLSClientConfig{CAData: caPEM}}
+	c.rest.Store(&rest.Config{Host: c.srv.URL, BearerToken: opts.Token, TLSClientConfig: rest.TLSClientConfig{CAData: caPEM}})
 	c.kubeconfig = filepath.Join(tb.TempDir(), "kubeconfig")
 	if err := WriteKubeconfig(c.Config(), c.kubeconfig); err != nil {
 		tb.Fatalf("kubetest: write kubeconfig: %v", err)
@@ -152,7 +153,7 @@ func New(tb testing.TB, opts Options) *Cluster {
 func (c *Cluster) Config() clientcmdapi.Config {
 	name := c.opts.Context
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: c.srv.URL, CertificateAuthorityData: c.rest.CAData}
+	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: c.srv.URL, CertificateAuthorityData: c.rest.Load().CAData}
 	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: c.opts.Token}
 	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
 	cfg.CurrentContext = name
@@ -169,7 +170,7 @@ func (c *Cluster) Context() string { return c.opts.Context }
 func (c *Cluster) URL() string { return c.srv.URL }
 
 // RESTConfig is a client configuration for the endpoint.
-func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.rest) }
+func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.rest.Load()) }
 
 // Stats returns the request counts so far.
 func (c *Cluster) Stats() Stats {

@@ -226,7 +226,7 @@ func (c *Cluster) translate(w http.ResponseWriter, r *http.Request, req execRequ
 	ctx, cancel := c.context(r)
 	defer cancel()
 	kubelet := c.kubeletURL(req.pod.Namespace, req.pod.Name, req.container, req.command, req.stdin, req.stdout, req.stderr)
-	spdy, err := remotecommand.NewSPDYExecutor(c.rest, http.MethodPost, kubelet)
+	spdy, err := remotecommand.NewSPDYExecutor(c.rest.Load(), http.MethodPost, kubelet)
 	if err != nil {
 		writeStreamStatus(errStream, err)
 		return
