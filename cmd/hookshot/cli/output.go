@@ -11,13 +11,13 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// outputFlag is -o table|json|yaml.
+// outputFlag is -o table|json|yaml|id.
 type outputFlag struct{ format string }
 
 func (o *outputFlag) register(cmd *cobra.Command, def string) {
-	cmd.Flags().StringVarP(&o.format, "output", "o", def, "output format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.format, "output", "o", def, "output format: table, json, yaml, or id (the id of each resource, one a line, for scripts)")
 	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return []string{"table", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp
+		return []string{"table", "json", "yaml", "id"}, cobra.ShellCompDirectiveNoFileComp
 	})
 }
 
@@ -62,7 +62,50 @@ func (o *outputFlag) print(w io.Writer, v any, t *table) error {
 			fmt.Fprintln(tw, strings.Join(r, "\t"))
 		}
 		return tw.Flush()
+	case "id":
+		ids := idsOf(v)
+		if ids == nil {
+			return fmt.Errorf("-o id is not available here; use json or yaml")
+		}
+		for _, id := range ids {
+			fmt.Fprintln(w, id)
+		}
+		return nil
 	default:
-		return fmt.Errorf("-o %q: must be table, json or yaml", o.format)
+		return fmt.Errorf("-o %q: must be table, json, yaml or id", o.format)
 	}
+}
+
+// idsOf is the "id" of a resource, or of each resource of a list (a slice,
+// or an API list's items), or nil when v has none.
+func idsOf(v any) []string {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var one struct {
+		ID    string            `json:"id"`
+		Items []json.RawMessage `json:"items"`
+	}
+	if json.Unmarshal(raw, &one) == nil {
+		if one.ID != "" {
+			return []string{one.ID}
+		}
+		if one.Items != nil {
+			raw, _ = json.Marshal(one.Items)
+		}
+	}
+	var many []struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(raw, &many) != nil {
+		return nil
+	}
+	out := []string{}
+	for _, m := range many {
+		if m.ID != "" {
+			out = append(out, m.ID)
+		}
+	}
+	return out
 }

@@ -1,0 +1,30 @@
+package cli
+
+import (
+	"bytes"
+	"testing"
+)
+
+// TestOutputID: -o id prints the id of a resource, or of every item of a
+// list, one a line, for scripts; where there is none it says so.
+func TestOutputID(t *testing.T) {
+	o := &outputFlag{format: "id"}
+	for _, tt := range []struct {
+		name  string
+		given any
+		want  string
+	}{
+		{"resource", map[string]any{"id": "a1", "name": "x"}, "a1\n"},
+		{"api list", map[string]any{"items": []map[string]any{{"id": "a1"}, {"id": "b2"}}, "metadata": map[string]any{}}, "a1\nb2\n"},
+		{"slice", []map[string]any{{"id": "a1"}, {"id": "b2"}}, "a1\nb2\n"},
+		{"empty list", map[string]any{"items": []any{}}, ""},
+	} {
+		var b bytes.Buffer
+		if err := o.print(&b, tt.given, nil); err != nil || b.String() != tt.want {
+			t.Errorf("%s: %q, %v; want %q", tt.name, b.String(), err, tt.want)
+		}
+	}
+	if err := o.print(&bytes.Buffer{}, map[string]any{"hookState": "success"}, nil); err == nil {
+		t.Error("-o id of something without an id: no error")
+	}
+}
