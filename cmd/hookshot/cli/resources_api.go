@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,6 +32,23 @@ type resourceKind struct {
 	appScoped  bool // the path needs an app (overrides)
 	columns    []string
 	row        func(item map[string]any) []string
+	// others are further collections of the kind beside collection
+	// (account-relative: apps 2.x beside static apps). list merges them;
+	// get, update and delete find a resource in whichever holds it.
+	others []string
+	// createIn is where a new resource goes, from its body; nil: collection.
+	createIn func(c *client.Client, body map[string]any) string
+	// adapt fits a body to the collection it is sent to (a version); nil: as is.
+	adapt func(collection string, body map[string]any)
+}
+
+// collections are every collection of the kind.
+func (k *resourceKind) collections(c *client.Client, app string) []string {
+	out := []string{k.collection(c, app)}
+	for _, o := range k.others {
+		out = append(out, c.AccountPath(o))
+	}
+	return out
 }
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -77,9 +96,21 @@ var kinds = map[string]*resourceKind{
 	},
 	"apps": {
 		name: "apps", singular: "app", mediaType: "application/astra-app", version: "1.0",
-		collection: func(c *client.Client, _ string) string { return c.AccountPath("/k8s/v1/apps") },
-		columns:    []string{"ID", "NAME", "CONTAINERS"},
-		row:        func(m map[string]any) []string { return []string{str(m["id"]), str(m["name"]), count(m["containers"])} },
+		collection: func(c *client.Client, _ string) string { return c.AccountPath(appCollections[0]) },
+		others:     appCollections[1:],
+		createIn: func(c *client.Client, body map[string]any) string {
+			if _, ok := body["clusterID"]; ok {
+				return c.AccountPath(appsV2)
+			}
+			return c.AccountPath(appCollections[0])
+		},
+		adapt: func(collection string, body map[string]any) {
+			if strings.HasSuffix(collection, appsV2) && body["version"] == "1.0" {
+				body["version"] = appV2Version
+			}
+		},
+		columns: []string{"ID", "NAME", "CLUSTER", "NAMESPACES", "STATE", "CONTAINERS"},
+		row:     appRow,
 	},
 	"overrides": {
 		name: "overrides", singular: "override", mediaType: "application/astra-executionHookOverride", version: "1.0", appScoped: true,
@@ -93,24 +124,86 @@ var kinds = map[string]*resourceKind{
 	},
 }
 
-// resolve turns a name or id into the resource's id.
-func (k *resourceKind) resolve(ctx context.Context, c *client.Client, app, ref string) (string, error) {
+// locate turns a name or id into the resource's path (its collection's
+// path, "/", its id).
+func (k *resourceKind) locate(ctx context.Context, c *client.Client, app, ref string) (string, error) {
+	cols := k.collections(c, app)
 	if uuidRE.MatchString(ref) {
-		return ref, nil
+		if len(cols) == 1 {
+			return cols[0] + "/" + ref, nil
+		}
+		for _, col := range cols {
+			_, err := c.Do(ctx, http.MethodGet, col+"/"+ref, nil, nil)
+			if err == nil {
+				return col + "/" + ref, nil
+			}
+			if !isNotFound(err) {
+				return "", err
+			}
+		}
+		return "", fmt.Errorf("no %s with id %s", k.singular, ref)
 	}
-	var list struct{ Items []map[string]any }
+	var found []string
 	q := "?filter=" + url.QueryEscape("name eq '"+strings.ReplaceAll(ref, "'", "''")+"'")
-	if _, err := c.Do(ctx, http.MethodGet, k.collection(c, app)+q, nil, &list); err != nil {
-		return "", err
+	for i, col := range cols {
+		var list struct{ Items []map[string]any }
+		if _, err := c.Do(ctx, http.MethodGet, col+q, nil, &list); err != nil {
+			if i > 0 && isNotFound(err) {
+				continue // a server without this collection
+			}
+			return "", err
+		}
+		for _, it := range list.Items {
+			found = append(found, col+"/"+str(it["id"]))
+		}
 	}
-	switch len(list.Items) {
+	switch len(found) {
 	case 0:
 		return "", fmt.Errorf("no %s named %q", k.singular, ref)
 	case 1:
-		return str(list.Items[0]["id"]), nil
+		return found[0], nil
 	default:
-		return "", fmt.Errorf("%d %ss named %q: give the id", len(list.Items), k.singular, ref)
+		return "", fmt.Errorf("%d %ss named %q: give the id", len(found), k.singular, ref)
 	}
+}
+
+// listAll lists every collection of the kind with query q and merges the
+// items in id order, at most limit of them (0: all).
+func (k *resourceKind) listAll(ctx context.Context, c *client.Client, app string, q url.Values, limit int) (listAnswer, error) {
+	var res listAnswer
+	for i, col := range k.collections(c, app) {
+		path := col
+		if len(q) > 0 {
+			path += "?" + q.Encode()
+		}
+		var one listAnswer
+		if _, err := c.Do(ctx, http.MethodGet, path, nil, &one); err != nil {
+			if i > 0 && isNotFound(err) {
+				continue // a server without this collection
+			}
+			return res, err
+		}
+		if i == 0 {
+			res = one
+			continue
+		}
+		res.Items = append(res.Items, one.Items...)
+		slices.SortStableFunc(res.Items, func(a, b map[string]any) int { return strings.Compare(str(a["id"]), str(b["id"])) })
+		if limit > 0 && len(res.Items) > limit {
+			res.Items = res.Items[:limit]
+		}
+		if res.Metadata != nil {
+			res.Metadata["count"] = len(res.Items)
+			delete(res.Metadata, "continue")
+		}
+	}
+	return res, nil
+}
+
+// listAnswer is a list as the API answers it.
+type listAnswer struct {
+	Items    []map[string]any `json:"items"`
+	Metadata map[string]any   `json:"metadata"`
 }
 
 // resourceCmd builds get, list, create, update and delete for kind k;
@@ -170,15 +263,8 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 			if limit > 0 {
 				q.Set("limit", strconv.Itoa(limit))
 			}
-			path := k.collection(c, appOf(a))
-			if len(q) > 0 {
-				path += "?" + q.Encode()
-			}
-			var res struct {
-				Items    []map[string]any `json:"items"`
-				Metadata map[string]any   `json:"metadata"`
-			}
-			if _, err := c.Do(cmd.Context(), http.MethodGet, path, nil, &res); err != nil {
+			res, err := k.listAll(cmd.Context(), c, appOf(a), q, limit)
+			if err != nil {
 				return err
 			}
 			t := &table{header: k.columns}
@@ -202,12 +288,12 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 			if err != nil {
 				return err
 			}
-			id, err := k.resolve(cmd.Context(), c, appOf(a), ref(a))
+			at, err := k.locate(cmd.Context(), c, appOf(a), ref(a))
 			if err != nil {
 				return err
 			}
 			var item map[string]any
-			if _, err := c.Do(cmd.Context(), http.MethodGet, k.collection(c, appOf(a))+"/"+id, nil, &item); err != nil {
+			if _, err := c.Do(cmd.Context(), http.MethodGet, at, nil, &item); err != nil {
 				return err
 			}
 			t := &table{header: k.columns}
@@ -218,19 +304,22 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 	getOut.register(get, "yaml")
 
 	// onOne sends method to the resource the arguments name (id or name).
-	onOne := func(cmd *cobra.Command, a []string, method string, body any, done string) error {
+	onOne := func(cmd *cobra.Command, a []string, method string, body map[string]any, done string) error {
 		c, err := af.client()
 		if err != nil {
 			return err
 		}
-		id, err := k.resolve(cmd.Context(), c, appOf(a), ref(a))
+		at, err := k.locate(cmd.Context(), c, appOf(a), ref(a))
 		if err != nil {
 			return err
 		}
-		if _, err := c.Do(cmd.Context(), method, k.collection(c, appOf(a))+"/"+id, body, nil); err != nil {
+		if body != nil && k.adapt != nil {
+			k.adapt(path.Dir(at), body)
+		}
+		if _, err := c.Do(cmd.Context(), method, at, body, nil); err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s\n", k.singular, id, done)
+		fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s\n", k.singular, path.Base(at), done)
 		return nil
 	}
 
@@ -261,8 +350,15 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 		if err != nil {
 			return err
 		}
+		into := k.collection(c, appOf(a))
+		if k.createIn != nil {
+			into = k.createIn(c, body)
+		}
+		if k.adapt != nil {
+			k.adapt(into, body)
+		}
 		var item map[string]any
-		if _, err := c.Do(cmd.Context(), http.MethodPost, k.collection(c, appOf(a)), body, &item); err != nil {
+		if _, err := c.Do(cmd.Context(), http.MethodPost, into, body, &item); err != nil {
 			return err
 		}
 		t := &table{header: k.columns}

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -94,21 +97,95 @@ func newHooksCmd() *cobra.Command {
 		})
 }
 
+// appsV2 is the collection of Astra apps 2.x, created in appV2Version.
+const (
+	appsV2       = "/k8s/v2/apps"
+	appV2Version = "2.2"
+)
+
+// appRow is a line of the apps table, for either kind: a static app's
+// cluster is local and it has no state; an app 2.x's containers are
+// discovered, so it has no count.
+func appRow(m map[string]any) []string {
+	if _, ok := m["clusterID"]; !ok {
+		var namespaces []string
+		list, _ := m["containers"].([]any)
+		for _, c := range list {
+			ns := str(c.(map[string]any)["namespaceName"])
+			if !slices.Contains(namespaces, ns) {
+				namespaces = append(namespaces, ns)
+			}
+		}
+		return []string{str(m["id"]), str(m["name"]), "local", cmp.Or(strings.Join(namespaces, ","), "-"), "-", count(m["containers"])}
+	}
+	var namespaces []string
+	list, _ := m["namespaces"].([]any)
+	for _, ns := range list {
+		namespaces = append(namespaces, str(ns))
+	}
+	return []string{str(m["id"]), str(m["name"]), cmp.Or(str(m["clusterName"]), str(m["clusterID"])), strings.Join(namespaces, ","), str(m["state"]), "-"}
+}
+
+// scopesFlag collects --namespace and --selector in command-line order:
+// each --selector belongs to the --namespace before it.
+type scopesFlag struct{ scopes []map[string]any }
+
+type namespaceValue struct{ f *scopesFlag }
+
+func (v namespaceValue) String() string { return "" }
+func (v namespaceValue) Type() string   { return "string" }
+func (v namespaceValue) Set(ns string) error {
+	v.f.scopes = append(v.f.scopes, map[string]any{"namespace": ns})
+	return nil
+}
+
+type selectorValue struct{ f *scopesFlag }
+
+func (v selectorValue) String() string { return "" }
+func (v selectorValue) Type() string   { return "string" }
+func (v selectorValue) Set(sel string) error {
+	if len(v.f.scopes) == 0 {
+		return errors.New("give a --namespace before its --selector")
+	}
+	last := v.f.scopes[len(v.f.scopes)-1]
+	sels, _ := last["labelSelectors"].([]string)
+	last["labelSelectors"] = append(sels, sel)
+	return nil
+}
+
 func newAppsCmd() *cobra.Command {
-	return resourceCmd(kinds["apps"], "Register apps and their container inventory, through the API",
+	return resourceCmd(kinds["apps"], "Register apps: static ones with their container inventory, or Astra apps 2.x of a cluster, through the API",
 		func(cmd *cobra.Command) func(*cobra.Command, map[string]any, bool) error {
-			cmd.Flags().String("name", "", "app name")
-			cmd.Flags().String("containers", "", `JSON file: [{"namespaceName","podName","containerName","containerImage","podLabels":[{"name","value"}]}]`)
-			return func(cmd *cobra.Command, body map[string]any, _ bool) error {
-				setIfChanged(cmd, body, map[string]string{"name": "name"})
-				if p, _ := cmd.Flags().GetString("containers"); p != "" {
-					b, err := os.ReadFile(p)
+			scopes := &scopesFlag{}
+			f := cmd.Flags()
+			f.String("name", "", "app name")
+			f.String("containers", "", `static app: JSON file [{"namespaceName","podName","containerName","containerImage","podLabels":[{"name","value"}]}]`)
+			f.String("cluster", "", "app 2.x: the cluster (name or id; hookshot clusters list) whose containers are discovered")
+			f.Var(namespaceValue{scopes}, "namespace", "app 2.x: a namespace of the app (repeat)")
+			f.Var(selectorValue{scopes}, "selector", "app 2.x: a Kubernetes label selector for the --namespace before it, e.g. 'app.kubernetes.io/name=mysql' (repeat: any one matches)")
+			return func(cmd *cobra.Command, body map[string]any, create bool) error {
+				setIfChanged(cmd, body, map[string]string{"name": "name", "cluster": "clusterID"})
+				containers, _ := cmd.Flags().GetString("containers")
+				_, discovered := body["clusterID"]
+				switch {
+				case containers != "" && (discovered || len(scopes.scopes) > 0):
+					return errors.New("--containers makes a static app; --cluster, --namespace and --selector an app 2.x: give one or the other")
+				case create && discovered && len(scopes.scopes) == 0 && body["namespaceScopedResources"] == nil:
+					return errors.New("--cluster needs at least one --namespace")
+				case create && !discovered && len(scopes.scopes) > 0:
+					return errors.New("--namespace needs --cluster (the cluster the namespaces are in)")
+				}
+				if len(scopes.scopes) > 0 {
+					body["namespaceScopedResources"] = scopes.scopes
+				}
+				if containers != "" {
+					b, err := os.ReadFile(containers)
 					if err != nil {
 						return err
 					}
 					var cs []any
 					if err := json.Unmarshal(b, &cs); err != nil {
-						return fmt.Errorf("--containers %s: %w", p, err)
+						return fmt.Errorf("--containers %s: %w", containers, err)
 					}
 					body["containers"] = cs
 				}
