@@ -436,19 +436,24 @@ func WriteKubeconfig(cfg clientcmdapi.Config, path string) error {
 	return os.Chmod(path, 0o600)
 }
 
-// lingering are goroutines of the client libraries that outlive a finished
-// stream by design: client-go's WebSocket heartbeat ends at its next ping
-// (up to 5s) when the connection closed without a close frame, and
-// spdystream's shutdown waits up to 1s to report a close error.
+// lingering are the packages of the streaming clients and servers whose
+// goroutines outlive a finished stream for a while by design: client-go's
+// WebSocket heartbeat ends at its next ping (up to 5s) when the connection
+// closed without a close frame, and its stream goroutine after the
+// connection's reader notices; spdystream's shutdown waits up to 1s to
+// report a close error.
 var lingering = []string{
-	"k8s.io/client-go/tools/remotecommand.(*heartbeat).start",
-	"github.com/moby/spdystream.(*Connection).shutdown",
+	"k8s.io/client-go/tools/remotecommand.",
+	"github.com/moby/spdystream.",
+	"k8s.io/streaming/pkg/httpstream",
+	"github.com/gorilla/websocket.",
 }
 
-// Settle waits, up to within, until no goroutine of the streaming client
-// libraries that outlive their stream by design is left, so that a goleak
-// check after it does not report them. It fails nothing: what is left is
-// for the leak check to report.
+// Settle waits, up to within, until no goroutine runs or was started by the
+// streaming libraries, so that a goleak check after it does not report
+// those that outlive their stream by design. Call it once the clusters and
+// clients are closed. It fails nothing: what is left is for the leak check
+// to report.
 func Settle(within time.Duration) {
 	deadline := time.Now().Add(within)
 	buf := make([]byte, 4<<20)
