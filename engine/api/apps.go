@@ -53,18 +53,8 @@ func (s *Server) listApps(w http.ResponseWriter, r *http.Request) *Problem {
 	if _, p := resourceVersion(r, "", appVersions); p != nil {
 		return p
 	}
-	entries, err := s.store.Apps.List(r.Context(), r.PathValue("account_id"))
-	if err != nil {
-		return s.errProblem(r, err, false)
-	}
-	items := make([]map[string]any, 0, len(entries))
-	for _, e := range sortedByID(entries) {
-		if e.Value.Discovered() {
-			continue // an app 2.x: listed at k8s/v2/apps
-		}
-		items = append(items, appView(&e.Value, "1.0"))
-	}
-	return s.writeList(w, r, appListType, "1.0", items)
+	// Apps 2.x are listed at k8s/v2/apps.
+	return s.listAppsOf(w, r, false, "1.0", func(a *store.App) map[string]any { return appView(a, "1.0") })
 }
 
 func (s *Server) getApp(w http.ResponseWriter, r *http.Request) *Problem {

@@ -125,14 +125,19 @@ func (s *Server) listAppsV2(w http.ResponseWriter, r *http.Request) *Problem {
 	if p != nil {
 		return p
 	}
+	return s.listAppsOf(w, r, true, version, func(a *store.App) map[string]any { return s.appV2View(a, version) })
+}
+
+// listAppsOf lists the apps of one kind (apps 2.x or static ones).
+func (s *Server) listAppsOf(w http.ResponseWriter, r *http.Request, discovered bool, version string, view func(*store.App) map[string]any) *Problem {
 	entries, err := s.store.Apps.List(r.Context(), r.PathValue("account_id"))
 	if err != nil {
 		return s.errProblem(r, err, false)
 	}
 	items := make([]map[string]any, 0, len(entries))
 	for _, e := range sortedByID(entries) {
-		if e.Value.Discovered() {
-			items = append(items, s.appV2View(&e.Value, version))
+		if e.Value.Discovered() == discovered {
+			items = append(items, view(&e.Value))
 		}
 	}
 	return s.writeList(w, r, appListType, version, items)

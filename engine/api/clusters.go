@@ -82,12 +82,17 @@ func (s *Server) systemMetadata() store.Metadata {
 	return store.Metadata{Labels: []events.Label{}, CreationTimestamp: ts, ModificationTimestamp: ts, CreatedBy: systemID}
 }
 
-// clustersInUse are the ids of the clusters the account's apps use (the
-// static cluster's when it has a static app).
-func (s *Server) clustersInUse(r *http.Request) (map[string]bool, *Problem) {
+// clusterQuery is the version a cluster request asks for and the ids of
+// the clusters the account's apps use (the static cluster's when it has a
+// static app).
+func (s *Server) clusterQuery(r *http.Request) (version string, inUse map[string]bool, _ *Problem) {
+	version, p := resourceVersion(r, "", clusterVersions)
+	if p != nil {
+		return "", nil, p
+	}
 	entries, err := s.store.Apps.List(r.Context(), r.PathValue("account_id"))
 	if err != nil {
-		return nil, s.errProblem(r, err, false)
+		return "", nil, s.errProblem(r, err, false)
 	}
 	used := map[string]bool{}
 	for _, e := range entries {
@@ -97,15 +102,11 @@ func (s *Server) clustersInUse(r *http.Request) (map[string]bool, *Problem) {
 		}
 		used[id] = true
 	}
-	return used, nil
+	return version, used, nil
 }
 
 func (s *Server) listClusters(w http.ResponseWriter, r *http.Request) *Problem {
-	version, p := resourceVersion(r, "", clusterVersions)
-	if p != nil {
-		return p
-	}
-	used, p := s.clustersInUse(r)
+	version, used, p := s.clusterQuery(r)
 	if p != nil {
 		return p
 	}
@@ -124,11 +125,7 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request) *Problem {
 	if !ok {
 		return problem(1)
 	}
-	version, p := resourceVersion(r, "", clusterVersions)
-	if p != nil {
-		return p
-	}
-	used, p := s.clustersInUse(r)
+	version, used, p := s.clusterQuery(r)
 	if p != nil {
 		return p
 	}

@@ -213,103 +213,12 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 	cmd := &cobra.Command{Use: k.name, Short: short}
 	af.register(cmd)
 	args := cobra.ExactArgs(1)
-	use := func(verb string) string {
-		if k.appScoped {
-			return verb + " APP_ID"
-		}
-		return verb
-	}
-	appOf := func(a []string) string {
-		if k.appScoped && len(a) > 0 {
-			return a[0]
-		}
-		return ""
-	}
-	refArgs := cobra.ExactArgs(1)
-	if k.appScoped {
-		refArgs = cobra.ExactArgs(2)
-	}
-	refUse := func(verb string) string {
-		if k.appScoped {
-			return verb + " APP_ID ID"
-		}
-		return verb + " ID|NAME"
-	}
-	ref := func(a []string) string { return a[len(a)-1] }
-
-	var (
-		out    outputFlag
-		filter []string
-		limit  int
-	)
-	list := &cobra.Command{
-		Use:   use("list"),
-		Short: "List " + k.name,
-		Args: func(c *cobra.Command, a []string) error {
-			if k.appScoped {
-				return args(c, a)
-			}
-			return cobra.NoArgs(c, a)
-		},
-		RunE: func(cmd *cobra.Command, a []string) error {
-			c, err := af.client()
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			for _, f := range filter {
-				q.Add("filter", f)
-			}
-			if limit > 0 {
-				q.Set("limit", strconv.Itoa(limit))
-			}
-			res, err := k.listAll(cmd.Context(), c, appOf(a), q, limit)
-			if err != nil {
-				return err
-			}
-			t := &table{header: k.columns}
-			for _, it := range res.Items {
-				t.add(k.row(it)...)
-			}
-			return out.print(cmd.OutOrStdout(), res, t)
-		},
-	}
-	out.register(list, "table")
-	list.Flags().StringArrayVar(&filter, "filter", nil, `filter "field op 'value'" (ops eq, lt, gt, lte, gte, in; repeat: AND)`)
-	list.Flags().IntVar(&limit, "limit", 0, "at most this many")
-
-	var getOut outputFlag
-	get := &cobra.Command{
-		Use:   refUse("get"),
-		Short: "Show one " + k.singular,
-		Args:  refArgs,
-		RunE: func(cmd *cobra.Command, a []string) error {
-			c, err := af.client()
-			if err != nil {
-				return err
-			}
-			at, err := k.locate(cmd.Context(), c, appOf(a), ref(a))
-			if err != nil {
-				return err
-			}
-			var item map[string]any
-			if _, err := c.Do(cmd.Context(), http.MethodGet, at, nil, &item); err != nil {
-				return err
-			}
-			t := &table{header: k.columns}
-			t.add(k.row(item)...)
-			return getOut.print(cmd.OutOrStdout(), item, t)
-		},
-	}
-	getOut.register(get, "yaml")
+	use, appOf, refArgs, refUse := k.use, k.appOf, k.refArgs(), k.refUse
+	list, get := k.listCmd(&af), k.getCmd(&af)
 
 	// onOne sends method to the resource the arguments name (id or name).
 	onOne := func(cmd *cobra.Command, a []string, method string, body map[string]any, done string) error {
-		c, err := af.client()
-		if err != nil {
-			return err
-		}
-		at, err := k.locate(cmd.Context(), c, appOf(a), ref(a))
+		c, at, err := k.target(cmd.Context(), &af, a)
 		if err != nil {
 			return err
 		}
@@ -441,4 +350,118 @@ func bodyOf(file string, k *resourceKind, stdin io.Reader) (map[string]any, erro
 		body["version"] = k.version
 	}
 	return body, nil
+}
+
+// target is the client and the path of the resource a command's arguments
+// name (by id or name).
+func (k *resourceKind) target(ctx context.Context, af *apiFlags, a []string) (*client.Client, string, error) {
+	c, err := af.client()
+	if err != nil {
+		return nil, "", err
+	}
+	at, err := k.locate(ctx, c, k.appOf(a), lastArg(a))
+	return c, at, err
+}
+
+// lastArg is the resource a command names: its last argument.
+func lastArg(a []string) string { return a[len(a)-1] }
+
+func (k *resourceKind) use(verb string) string {
+	if k.appScoped {
+		return verb + " APP_ID"
+	}
+	return verb
+}
+
+func (k *resourceKind) appOf(a []string) string {
+	if k.appScoped && len(a) > 0 {
+		return a[0]
+	}
+	return ""
+}
+
+func (k *resourceKind) refArgs() cobra.PositionalArgs {
+	if k.appScoped {
+		return cobra.ExactArgs(2)
+	}
+	return cobra.ExactArgs(1)
+}
+
+func (k *resourceKind) refUse(verb string) string {
+	if k.appScoped {
+		return verb + " APP_ID ID"
+	}
+	return verb + " ID|NAME"
+}
+
+// listCmd is the kind's list command (with --filter and --limit).
+func (k *resourceKind) listCmd(af *apiFlags) *cobra.Command {
+	use, appOf := k.use, k.appOf
+	args := cobra.ExactArgs(1)
+	var (
+		out    outputFlag
+		filter []string
+		limit  int
+	)
+	list := &cobra.Command{
+		Use:   use("list"),
+		Short: "List " + k.name,
+		Args: func(c *cobra.Command, a []string) error {
+			if k.appScoped {
+				return args(c, a)
+			}
+			return cobra.NoArgs(c, a)
+		},
+		RunE: func(cmd *cobra.Command, a []string) error {
+			c, err := af.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			for _, f := range filter {
+				q.Add("filter", f)
+			}
+			if limit > 0 {
+				q.Set("limit", strconv.Itoa(limit))
+			}
+			res, err := k.listAll(cmd.Context(), c, appOf(a), q, limit)
+			if err != nil {
+				return err
+			}
+			t := &table{header: k.columns}
+			for _, it := range res.Items {
+				t.add(k.row(it)...)
+			}
+			return out.print(cmd.OutOrStdout(), res, t)
+		},
+	}
+	out.register(list, "table")
+	list.Flags().StringArrayVar(&filter, "filter", nil, `filter "field op 'value'" (ops eq, lt, gt, lte, gte, in; repeat: AND)`)
+	list.Flags().IntVar(&limit, "limit", 0, "at most this many")
+	return list
+}
+
+// getCmd is the kind's get command (by id or name).
+func (k *resourceKind) getCmd(af *apiFlags) *cobra.Command {
+	var getOut outputFlag
+	get := &cobra.Command{
+		Use:   k.refUse("get"),
+		Short: "Show one " + k.singular,
+		Args:  k.refArgs(),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			c, at, err := k.target(cmd.Context(), af, a)
+			if err != nil {
+				return err
+			}
+			var item map[string]any
+			if _, err := c.Do(cmd.Context(), http.MethodGet, at, nil, &item); err != nil {
+				return err
+			}
+			t := &table{header: k.columns}
+			t.add(k.row(item)...)
+			return getOut.print(cmd.OutOrStdout(), item, t)
+		},
+	}
+	getOut.register(get, "yaml")
+	return get
 }
