@@ -259,6 +259,9 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 		if err != nil {
 			return err
 		}
+		if err := resolveRefs(cmd.Context(), c, body); err != nil {
+			return err
+		}
 		into := k.collection(c, appOf(a))
 		if k.createIn != nil {
 			into = k.createIn(c, body)
@@ -290,6 +293,13 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 			return err
 		}
 		if err := updBuild(cmd, body, false); err != nil {
+			return err
+		}
+		c, err := af.client()
+		if err != nil {
+			return err
+		}
+		if err := resolveRefs(cmd.Context(), c, body); err != nil {
 			return err
 		}
 		return onOne(cmd, a, http.MethodPut, body, "updated")
@@ -464,4 +474,35 @@ func (k *resourceKind) getCmd(af *apiFlags) *cobra.Command {
 	}
 	getOut.register(get, "yaml")
 	return get
+}
+
+// resolveRefs turns the names a body gives for the resources it refers to
+// (an app, a hook source, an execution hook) into their ids, so every flag
+// that takes an id takes a name too.
+func resolveRefs(ctx context.Context, c *client.Client, body map[string]any) error {
+	for field, resolve := range map[string]func(string) (string, error){
+		"appID":           func(ref string) (string, error) { return resolveApp(ctx, c, ref) },
+		"hookSourceID":    func(ref string) (string, error) { return kinds["sources"].idOf(ctx, c, ref) },
+		"executionHookID": func(ref string) (string, error) { return kinds["hooks"].idOf(ctx, c, ref) },
+	} {
+		ref, ok := body[field].(string)
+		if !ok || ref == "" || uuidRE.MatchString(ref) {
+			continue
+		}
+		id, err := resolve(ref)
+		if err != nil {
+			return fmt.Errorf("%s: %w", field, err)
+		}
+		body[field] = id
+	}
+	return nil
+}
+
+// idOf turns a name or id of a resource of an account-wide kind into its id.
+func (k *resourceKind) idOf(ctx context.Context, c *client.Client, ref string) (string, error) {
+	p, err := k.locate(ctx, c, "", ref)
+	if err != nil {
+		return "", err
+	}
+	return path.Base(p), nil
 }

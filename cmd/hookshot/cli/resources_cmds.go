@@ -55,10 +55,10 @@ func newHooksCmd() *cobra.Command {
 		func(cmd *cobra.Command) func(*cobra.Command, map[string]any, bool) error {
 			f := cmd.Flags()
 			f.String("name", "", "hook name")
-			f.String("app", "", "app id")
+			f.String("app", "", "app name or id")
 			f.String("action", "", "snapshot, backup, restore or failover")
 			f.String("stage", "", "pre or post")
-			f.String("source", "", "hook source id")
+			f.String("source", "", "hook source name or id")
 			f.StringArray("arg", nil, "argument to the script (repeat)")
 			f.StringArray("criteria", nil, "TYPE=REGEX, TYPE one of containerImage, containerName, podName, podLabel, namespaceName (repeat: AND)")
 			f.String("failure-mode", "", "WARN (default) or FAIL: a failed FAIL pre hook aborts the action")

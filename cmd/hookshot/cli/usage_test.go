@@ -1,7 +1,9 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/cli"
+	"os"
 	"strings"
 	"testing"
 )
@@ -52,5 +54,34 @@ func TestUnauthorizedSaysHowToGiveAToken(t *testing.T) {
 				t.Errorf("token %q: stderr lacks %q:\n%s", token, want, stderr)
 			}
 		}
+	}
+}
+
+// TestReferencesByName: flags that name another resource take its name as
+// well as its id.
+func TestReferencesByName(t *testing.T) {
+	_, apiURL := startServerWithAPI(t)
+	hs := cliAgainst(t, t.Context(), apiURL)
+	dir := t.TempDir()
+	script, inv := dir+"/freeze.sh", dir+"/inventory.json"
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho frozen\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(inv, []byte(`[{"namespaceName":"prod","podName":"db-0","containerName":"mysql","containerImage":"mysql:8.4"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, srcID, _ := hs("sources", "create", "--name", "mysql-freeze", "--script", script, "-o", "id")
+	_, appID, _ := hs("apps", "create", "--name", "payroll", "--containers", inv, "-o", "id")
+	code, out, errOut := hs("hooks", "create", "--name", "freeze", "--app", "payroll", "--action", "snapshot", "--stage", "pre",
+		"--source", "mysql-freeze", "-o", "json")
+	if code != 0 {
+		t.Fatalf("hooks create by names: exit %d\n%s", code, errOut)
+	}
+	var hook struct{ AppID, HookSourceID string }
+	if err := json.Unmarshal([]byte(out), &hook); err != nil || hook.AppID != strings.TrimSpace(appID) || hook.HookSourceID != strings.TrimSpace(srcID) {
+		t.Fatalf("hook %+v (%v), want app %q source %q", hook, err, appID, srcID)
+	}
+	if code, _, errOut := hs("hooks", "create", "--name", "x", "--app", "nowhere", "--action", "snapshot", "--stage", "pre", "--source", "mysql-freeze"); code != cli.ExitError || !strings.Contains(errOut, `app "nowhere" not found`) {
+		t.Errorf("unknown app by name: exit %d, %q", code, errOut)
 	}
 }
