@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -49,7 +50,10 @@ func NewKubeExecer(cfg *rest.Config, cs kubernetes.Interface) (*KubeExecer, erro
 
 // Exec runs argv in target's container. See ContainerExecer. A non-zero
 // exit is an exit code with a nil error; a process ended by a signal
-// reports the runtime's code for it (128+signal).
+// reports the runtime's code for it (128+signal). A command the runtime
+// cannot start in a running container (no such file, not executable) is
+// exit code 127 or 126 with the runtime's message on stderr, as Docker
+// reports it.
 func (k *KubeExecer) Exec(ctx context.Context, target Target, argv []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	if len(argv) == 0 {
 		return -1, fmt.Errorf("exec in %s: %w: no command", target, ErrInvalidSpec)
@@ -80,7 +84,31 @@ func (k *KubeExecer) Exec(ctx context.Context, target Target, argv []string, std
 	case ctx.Err() != nil:
 		return -1, fmt.Errorf("exec in %s: %w", target, ctx.Err())
 	}
-	return -1, k.explain(ctx, target, err)
+	if err := k.explain(ctx, target, err); err != nil {
+		return -1, err
+	}
+	// The container runs, yet the runtime could not start argv[0]: no exit
+	// code comes back, only the runtime's message. Report it as a shell and
+	// Docker do, 127 (not found) or 126 (not executable), with the
+	// message on stderr.
+	code := 127
+	if msg := err.Error(); strings.Contains(msg, "permission denied") || strings.Contains(msg, "exec format error") {
+		code = 126
+	}
+	if stderr != nil {
+		_, _ = fmt.Fprintln(stderr, err.Error())
+	}
+	return code, nil
+}
+
+// notStartable reports whether an exec's error is the container runtime's
+// failure to start the command (runc: "exec failed: unable to start
+// container process: exec: …: no such file or directory").
+func notStartable(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "unable to start container process") ||
+		strings.Contains(msg, "executable file not found") ||
+		(strings.Contains(msg, "OCI runtime exec failed") && (strings.Contains(msg, "no such file or directory") || strings.Contains(msg, "permission denied") || strings.Contains(msg, "exec format error")))
 }
 
 // executor is kubectl's: WebSocket, falling back to SPDY when the upgrade
@@ -100,7 +128,9 @@ func (k *KubeExecer) executor(u *url.URL) (remotecommand.Executor, error) {
 }
 
 // explain turns a failed exec into ErrContainerNotFound or
-// ErrContainerNotRunning when the pod says so, else keeps the exec's error.
+// ErrContainerNotRunning when the pod says so. It returns nil when the
+// container runs and the runtime said it could not start the command
+// (notStartable), else the exec's error.
 func (k *KubeExecer) explain(ctx context.Context, t Target, execErr error) error {
 	pod, err := k.cs.CoreV1().Pods(t.Namespace).Get(ctx, t.Pod, metav1.GetOptions{})
 	switch {
@@ -117,6 +147,8 @@ func (k *KubeExecer) explain(ctx context.Context, t Target, execErr error) error
 		return fmt.Errorf("exec in %s: pod %s/%s is %s: %w", t, t.Namespace, t.Pod, pod.Status.Phase, ErrContainerNotRunning)
 	case status == nil || status.State.Running == nil:
 		return fmt.Errorf("exec in %s: container %s is %s: %w", t, name, stateName(status), ErrContainerNotRunning)
+	case notStartable(execErr):
+		return nil
 	}
 	return fmt.Errorf("exec in %s: %w", t, execErr)
 }

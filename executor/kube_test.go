@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +172,26 @@ func TestKubeExecerNotThere(t *testing.T) {
 	running, err := ex.Running(t.Context(), target("db-0", "exporter"))
 	if !running || err != nil {
 		t.Errorf("Running of a running container: %v, %v", running, err)
+	}
+	// A command the runtime cannot start is 127 (not found) or 126 (not
+	// executable), the runtime's message on stderr, as Docker says it.
+	notExecutable := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(notExecutable, []byte("data"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		argv     []string
+		wantCode int
+		wantErr  string
+	}{
+		{[]string{"/no/such/sh", "-c", "true"}, 127, "no such file or directory"},
+		{[]string{notExecutable}, 126, "permission denied"},
+	} {
+		var stderr bytes.Buffer
+		code, err := ex.Exec(t.Context(), target("db-0", "db"), tt.argv, nil, io.Discard, &stderr)
+		if err != nil || code != tt.wantCode || !strings.Contains(stderr.String(), tt.wantErr) {
+			t.Errorf("Exec %q: %d, %v, stderr %q; want %d and %q", tt.argv, code, err, stderr.String(), tt.wantCode, tt.wantErr)
+		}
 	}
 	if _, err := ex.Exec(t.Context(), target("db-0", "db"), nil, nil, io.Discard, io.Discard); !errors.Is(err, executor.ErrInvalidSpec) {
 		t.Errorf("Exec with no command: %v, want ErrInvalidSpec", err)

@@ -99,6 +99,8 @@ func TestKube(t *testing.T) {
 		{"RunnerLargeOutput", kubeRunnerLargeOutput},
 		{"RunnerContainerTrouble", kubeRunnerContainerTrouble},
 		{"RunnerStoppedMidRun", kubeRunnerStoppedMidRun},
+		{"RunnerKillAfterGrace", kubeRunnerKillAfterGrace},
+		{"RunnerNoShell", kubeRunnerNoShell},
 	} {
 		t.Run(tt.name, tt.test)
 	}
@@ -358,7 +360,7 @@ var kubeDB = executor.Target{Cluster: "prod-eu", Namespace: "payroll", Pod: "db-
 // kubeRunner starts a kubetest cluster with kubeApp's pods and returns the
 // runner a worker gets for it from a registry configured with its
 // kubeconfig.
-func kubeRunner(t *testing.T, mode kubetest.Mode) (*kubetest.Cluster, executor.Runner) {
+func kubeRunner(t *testing.T, mode kubetest.Mode, cfg ...executor.ContainerConfig) (*kubetest.Cluster, executor.Runner) {
 	t.Helper()
 	kc := kubetest.New(t, kubetest.Options{Mode: mode, Context: "prod"})
 	kubeApp(kc)
@@ -367,7 +369,7 @@ func kubeRunner(t *testing.T, mode kubetest.Mode) (*kubetest.Cluster, executor.R
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	runners, err := r.Runners(nil, executor.ContainerConfig{})
+	runners, err := r.Runners(nil, append(cfg, executor.ContainerConfig{})[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,35 +551,121 @@ func kubeRunnerContainerTrouble(t *testing.T) {
 	}
 }
 
-// A container that stops while its hook runs (its processes die with it)
-// cuts the hook off: the outcome says so.
+// A container that stops, or a pod that is deleted, while its hook runs
+// (the processes die with it) cuts the hook off: the outcome says so.
 func kubeRunnerStoppedMidRun(t *testing.T) {
-	t.Parallel()
-	kc, run := kubeRunner(t, kubetest.ModeWebSocketAndSPDY)
-	started := filepath.Join(t.TempDir(), "started")
+	for _, tt := range []struct {
+		name string
+		stop func(kc *kubetest.Cluster)
+	}{
+		{"stopped", func(kc *kubetest.Cluster) { kc.SetPhase("payroll", "db-0", corev1.PodFailed) }},
+		{"removed", func(kc *kubetest.Cluster) { kc.DeletePod("payroll", "db-0") }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			kc, run := kubeRunner(t, kubetest.ModeWebSocketAndSPDY)
+			started := filepath.Join(t.TempDir(), "started")
+			wait := runHookAsync(t, run, executor.Spec{Target: kubeDB, Script: []byte(`echo > "$1"; exec sleep 1000`), Args: []string{started}})
+			waitFile(t, started)
+			tt.stop(kc)
+			if out := wait(); out.Aborted != "container db-0/db stopped while the hook ran" || out.Succeeded() {
+				t.Errorf("outcome %+v, want aborted", out)
+			}
+		})
+	}
+}
+
+// runHookAsync starts spec; the function it returns waits for its outcome.
+func runHookAsync(t *testing.T, run executor.Runner, spec executor.Spec) func() executor.Outcome {
+	t.Helper()
 	done := make(chan executor.Outcome, 1)
 	go func() {
-		out, err := run.Run(t.Context(), executor.Spec{Target: kubeDB, Script: []byte(`echo > "$1"; exec sleep 1000`), Args: []string{started}})
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		out, err := run.Run(ctx, spec)
 		if err != nil {
 			t.Errorf("Run: %v", err)
 		}
 		done <- out
 	}()
+	return func() executor.Outcome {
+		t.Helper()
+		select {
+		case out := <-done:
+			return out
+		case <-time.After(25 * time.Second):
+			t.Fatal("Run did not return")
+			return executor.Outcome{}
+		}
+	}
+}
+
+// waitFile waits up to 10s for path to exist.
+func waitFile(t *testing.T, path string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for _, err := os.Stat(started); err != nil; _, err = os.Stat(started) {
+	for _, err := os.Stat(path); err != nil; _, err = os.Stat(path) {
 		if time.Now().After(deadline) {
-			t.Fatal("the hook did not start")
+			t.Fatalf("%s did not appear", path)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	kc.SetPhase("payroll", "db-0", corev1.PodFailed)
-	select {
-	case out := <-done:
-		if out.Aborted != "container db-0/db stopped while the hook ran" || out.Succeeded() {
-			t.Errorf("outcome %+v, want aborted", out)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("Run did not return after the container stopped")
+}
+
+// A canceled hook that ignores SIGTERM gets SIGKILL after its grace, and
+// leaves nothing behind: neither processes nor its run directory.
+func kubeRunnerKillAfterGrace(t *testing.T) {
+	for _, m := range kubeModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			_, run := kubeRunner(t, m.mode)
+			dir := t.TempDir()
+			marker := fmt.Sprintf("2001.%d", time.Now().UnixNano()%1e9)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			done := make(chan executor.Outcome, 1)
+			go func() {
+				out, err := run.Run(ctx, executor.Spec{
+					Target:    kubeDB,
+					Script:    []byte(`echo "$0"; trap 'echo TERM' TERM; sleep "$1" & echo > "$2/started"; while :; do sleep 0.1; done`),
+					Args:      []string{marker, dir},
+					KillGrace: 300 * time.Millisecond,
+				})
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+				done <- out
+			}()
+			waitFile(t, filepath.Join(dir, "started"))
+			cancel()
+			var out executor.Outcome
+			select {
+			case out = <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("Run did not return")
+			}
+			if !out.Canceled || out.TimedOut || out.Signal != "killed" || !strings.HasSuffix(out.Stdout.Text, "TERM\n") {
+				t.Fatalf("outcome %+v, want canceled, SIGKILL after the hook saw SIGTERM", out)
+			}
+			if left := sleepers(t, marker); len(left) > 0 {
+				t.Errorf("processes %v of the hook survived", left)
+			}
+			runDir := filepath.Dir(strings.SplitN(out.Stdout.Text, "\n", 2)[0])
+			if _, err := os.Stat(runDir); !strings.Contains(runDir, "hookshot-") || !os.IsNotExist(err) {
+				t.Errorf("run directory %s left behind: %v", runDir, err)
+			}
+		})
+	}
+}
+
+// A container without the runner's shell cannot run hooks, and the outcome
+// says so (the runtime gives no exit code; the execer makes it 127).
+func kubeRunnerNoShell(t *testing.T) {
+	t.Parallel()
+	_, run := kubeRunner(t, kubetest.ModeWebSocketAndSPDY, executor.ContainerConfig{Shell: "/no/such/sh"})
+	out := runHook(t, run, executor.Spec{Target: kubeDB, Script: []byte("echo hi")})
+	if want := "container db-0/db has no shell: /no/such/sh not found"; out.StartError != want || out.Succeeded() {
+		t.Errorf("StartError %q, want %q (%+v)", out.StartError, want, out)
 	}
 }
 

@@ -128,7 +128,12 @@ func (e *processExecutor) ExecInContainer(ctx context.Context, name string, uid 
 		}
 	}
 	if err := proc.Start(); err != nil {
-		return fmt.Errorf("failed to exec in container: %w", err)
+		// containerd's words for runc's failure.
+		cause := err
+		if inner := errors.Unwrap(err); inner != nil {
+			cause = inner
+		}
+		return fmt.Errorf("failed to exec in container: failed to start exec %q: OCI runtime exec failed: exec failed: unable to start container process: exec: %q: %w: unknown", name, cmd[0], cause)
 	}
 	e.mu.Lock()
 	e.groups[proc.Process.Pid] = execIn{uid, container}
