@@ -629,7 +629,7 @@ func kubeRunnerKillAfterGrace(t *testing.T) {
 					Target:    kubeDB,
 					Script:    []byte(`echo "$0"; trap 'echo TERM' TERM; sleep "$1" & echo > "$2/started"; while :; do sleep 0.1; done`),
 					Args:      []string{marker, dir},
-					KillGrace: 300 * time.Millisecond,
+					KillGrace: 1500 * time.Millisecond,
 				})
 				if err != nil {
 					t.Errorf("Run: %v", err)
