@@ -28,7 +28,20 @@
 // every process the cluster started and waits for its handlers.
 //
 // A Cluster writes a kubeconfig file (server, CA, token, context) so tests
-// build their clients exactly as production does.
+// build their clients exactly as production does. RunningPod and
+// PendingPod build pods; AddPod, SetPhase, UpdatePod and DeletePod change
+// them, killing the processes of containers that stop. Stats counts the
+// requests by kind, to tell which exec protocol a client used.
+//
+// The streaming libraries keep goroutines for a few seconds after a stream
+// ends (client-go's WebSocket heartbeat, spdystream's shutdown); a test
+// with a goleak check calls Settle after closing its clusters:
+//
+//	t.Cleanup(func() { kubetest.Settle(10 * time.Second) }) // before kubetest.New: runs after its Close
+//	kc := kubetest.New(t, kubetest.Options{})
+//	kc.AddPod(kubetest.RunningPod("payroll", "db-0", map[string]string{"app": "payroll"}, "db"))
+//	b, err := cluster.NewKubernetes(cluster.Config{Name: "test", Type: cluster.TypeKubernetes,
+//		Kubeconfig: kc.Kubeconfig(), Context: kc.Context()})
 package kubetest
 
 import (
