@@ -341,6 +341,19 @@ var kubeModes = []struct {
 	{"spdy fallback", kubetest.ModeSPDYOnly},
 }
 
+// inEveryMode runs test, in parallel, once for each of kubeModes, with a
+// cluster of that mode and the registry's runner for it.
+func inEveryMode(t *testing.T, test func(t *testing.T, kc *kubetest.Cluster, run executor.Runner, mode kubetest.Mode)) {
+	t.Helper()
+	for _, m := range kubeModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			kc, run := kubeRunner(t, m.mode)
+			test(t, kc, run, m.mode)
+		})
+	}
+}
+
 // checkKubeExecs checks the protocol the execs took.
 func checkKubeExecs(t *testing.T, kc *kubetest.Cluster, mode kubetest.Mode) {
 	t.Helper()
@@ -393,47 +406,43 @@ func runHook(t *testing.T, run executor.Runner, spec executor.Spec) executor.Out
 }
 
 func kubeRunnerHooks(t *testing.T) {
-	for _, m := range kubeModes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			kc, run := kubeRunner(t, m.mode)
-			dir := t.TempDir()
-			env := map[string]string{
-				"HOOKSHOT_RUN_ID": "run-1", "HOOKSHOT_EXECUTION_ID": "exec-1", "HOOKSHOT_ATTEMPT": "1",
-				"HOOKSHOT_ACTION": "snapshot", "HOOKSHOT_STAGE": "pre", "HOOKSHOT_APP_ID": "app 'payroll'",
-				"HOOKSHOT_NAMESPACE": "payroll", "HOOKSHOT_POD_NAME": "db-0",
-				"HOOKSHOT_CONTAINER_NAME": "db", "HOOKSHOT_CONTAINER_IMAGE": "mariadb:11.4",
-			}
-			out := runHook(t, run, executor.Spec{
-				Target: kubeDB,
-				Script: []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$1/args\"\nenv | grep '^HOOKSHOT_' | sort > \"$1/env\"\necho frozen; echo 'slow disk' >&2\n"),
-				Args:   []string{dir, "with space", "$HOME", "it's"},
-				Env:    env,
-			})
-			if !out.Succeeded() || out.Stdout.Text != "frozen\n" || out.Stderr.Text != "slow disk\n" {
-				t.Fatalf("outcome %+v", out)
-			}
-			args, err := os.ReadFile(filepath.Join(dir, "args"))
-			if err != nil || string(args) != dir+"\nwith space\n$HOME\nit's\n" {
-				t.Errorf("the hook's arguments: %q, %v", args, err)
-			}
-			var wantEnv []string
-			for k, v := range env {
-				wantEnv = append(wantEnv, k+"="+v)
-			}
-			slices.Sort(wantEnv)
-			gotEnv, err := os.ReadFile(filepath.Join(dir, "env"))
-			if err != nil || string(gotEnv) != strings.Join(wantEnv, "\n")+"\n" {
-				t.Errorf("the hook's environment:\n%s\nwant\n%s", gotEnv, strings.Join(wantEnv, "\n"))
-			}
-
-			out = runHook(t, run, executor.Spec{Target: kubeDB, Script: []byte("echo out; echo err >&2; exit 3")})
-			if out.ExitCode != 3 || out.Stdout.Text != "out\n" || out.Stderr.Text != "err\n" || out.Reason() != "exit code 3" {
-				t.Errorf("outcome %+v, want exit code 3", out)
-			}
-			checkKubeExecs(t, kc, m.mode)
+	inEveryMode(t, func(t *testing.T, kc *kubetest.Cluster, run executor.Runner, mode kubetest.Mode) {
+		dir := t.TempDir()
+		env := map[string]string{
+			"HOOKSHOT_RUN_ID": "run-1", "HOOKSHOT_EXECUTION_ID": "exec-1", "HOOKSHOT_ATTEMPT": "1",
+			"HOOKSHOT_ACTION": "snapshot", "HOOKSHOT_STAGE": "pre", "HOOKSHOT_APP_ID": "app 'payroll'",
+			"HOOKSHOT_NAMESPACE": "payroll", "HOOKSHOT_POD_NAME": "db-0",
+			"HOOKSHOT_CONTAINER_NAME": "db", "HOOKSHOT_CONTAINER_IMAGE": "mariadb:11.4",
+		}
+		out := runHook(t, run, executor.Spec{
+			Target: kubeDB,
+			Script: []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$1/args\"\nenv | grep '^HOOKSHOT_' | sort > \"$1/env\"\necho frozen; echo 'slow disk' >&2\n"),
+			Args:   []string{dir, "with space", "$HOME", "it's"},
+			Env:    env,
 		})
-	}
+		if !out.Succeeded() || out.Stdout.Text != "frozen\n" || out.Stderr.Text != "slow disk\n" {
+			t.Fatalf("outcome %+v", out)
+		}
+		args, err := os.ReadFile(filepath.Join(dir, "args"))
+		if err != nil || string(args) != dir+"\nwith space\n$HOME\nit's\n" {
+			t.Errorf("the hook's arguments: %q, %v", args, err)
+		}
+		var wantEnv []string
+		for k, v := range env {
+			wantEnv = append(wantEnv, k+"="+v)
+		}
+		slices.Sort(wantEnv)
+		gotEnv, err := os.ReadFile(filepath.Join(dir, "env"))
+		if err != nil || string(gotEnv) != strings.Join(wantEnv, "\n")+"\n" {
+			t.Errorf("the hook's environment:\n%s\nwant\n%s", gotEnv, strings.Join(wantEnv, "\n"))
+		}
+
+		out = runHook(t, run, executor.Spec{Target: kubeDB, Script: []byte("echo out; echo err >&2; exit 3")})
+		if out.ExitCode != 3 || out.Stdout.Text != "out\n" || out.Stderr.Text != "err\n" || out.Reason() != "exit code 3" {
+			t.Errorf("outcome %+v, want exit code 3", out)
+		}
+		checkKubeExecs(t, kc, mode)
+	})
 }
 
 // sleepers lists the processes whose command line holds marker.
@@ -456,71 +465,63 @@ func sleepers(t *testing.T, marker string) []string {
 // A timed-out hook's whole process tree dies in its container: the runner
 // sends SIGTERM to its group with a second exec.
 func kubeRunnerTimeoutKillsTree(t *testing.T) {
-	for i, m := range kubeModes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			kc, run := kubeRunner(t, m.mode)
-			dir := t.TempDir()
-			// A duration no other process has: the marker to find the sleeps by.
-			marker := fmt.Sprintf("1000.%d%d", i, time.Now().UnixNano()%1e9)
-			out := runHook(t, run, executor.Spec{
-				Target:    kubeDB,
-				Script:    []byte(`sleep "$1" & echo $! > "$2/bg"; sleep "$1" & echo $! > "$2/fg"; wait`),
-				Args:      []string{marker, dir},
-				Timeout:   time.Second,
-				KillGrace: 10 * time.Second,
-			})
-			if !out.TimedOut || out.Signal != "terminated" || strings.Contains(out.Stderr.Text, "sleep") {
-				t.Errorf("outcome %+v, want timed out and terminated", out)
-			}
-			if out.Duration > 8*time.Second {
-				t.Errorf("took %v: the SIGTERM did not end it", out.Duration)
-			}
-			for _, f := range []string{"bg", "fg"} {
-				if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || len(b) < 2 {
-					t.Errorf("the hook did not start its %s sleep: %q, %v", f, b, err)
-				}
-			}
-			deadline := time.Now().Add(5 * time.Second)
-			for left := sleepers(t, marker); len(left) > 0; left = sleepers(t, marker) {
-				if time.Now().After(deadline) {
-					t.Fatalf("processes %v of the hook survived its timeout", left)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			// What TestKubeRealCluster asks the container agrees.
-			sleepersBefore := exec.Command("sleep", marker)
-			if err := sleepersBefore.Start(); err != nil {
-				t.Fatal(err)
-			}
-			out = runHook(t, run, executor.Spec{Target: kubeDB, Script: []byte(procSleepers), Args: []string{marker}})
-			_ = sleepersBefore.Process.Kill()
-			_ = sleepersBefore.Wait()
-			if got, want := strings.TrimSpace(out.Stdout.Text), fmt.Sprint(sleepersBefore.Process.Pid)+"/cmdline"; got != want {
-				t.Errorf("procSleepers found %q, want %q", got, want)
-			}
-			checkKubeExecs(t, kc, m.mode)
+	inEveryMode(t, func(t *testing.T, kc *kubetest.Cluster, run executor.Runner, mode kubetest.Mode) {
+		dir := t.TempDir()
+		// A duration no other process has: the marker to find the sleeps by.
+		marker := fmt.Sprintf("1000.%d%d", mode, time.Now().UnixNano()%1e9)
+		out := runHook(t, run, executor.Spec{
+			Target:    kubeDB,
+			Script:    []byte(`sleep "$1" & echo $! > "$2/bg"; sleep "$1" & echo $! > "$2/fg"; wait`),
+			Args:      []string{marker, dir},
+			Timeout:   time.Second,
+			KillGrace: 10 * time.Second,
 		})
-	}
+		if !out.TimedOut || out.Signal != "terminated" || strings.Contains(out.Stderr.Text, "sleep") {
+			t.Errorf("outcome %+v, want timed out and terminated", out)
+		}
+		if out.Duration > 8*time.Second {
+			t.Errorf("took %v: the SIGTERM did not end it", out.Duration)
+		}
+		for _, f := range []string{"bg", "fg"} {
+			if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || len(b) < 2 {
+				t.Errorf("the hook did not start its %s sleep: %q, %v", f, b, err)
+			}
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for left := sleepers(t, marker); len(left) > 0; left = sleepers(t, marker) {
+			if time.Now().After(deadline) {
+				t.Fatalf("processes %v of the hook survived its timeout", left)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		// What TestKubeRealCluster asks the container agrees.
+		sleepersBefore := exec.Command("sleep", marker)
+		if err := sleepersBefore.Start(); err != nil {
+			t.Fatal(err)
+		}
+		out = runHook(t, run, executor.Spec{Target: kubeDB, Script: []byte(procSleepers), Args: []string{marker}})
+		_ = sleepersBefore.Process.Kill()
+		_ = sleepersBefore.Wait()
+		if got, want := strings.TrimSpace(out.Stdout.Text), fmt.Sprint(sleepersBefore.Process.Pid)+"/cmdline"; got != want {
+			t.Errorf("procSleepers found %q, want %q", got, want)
+		}
+		checkKubeExecs(t, kc, mode)
+	})
 }
 
 func kubeRunnerLargeOutput(t *testing.T) {
-	for _, m := range kubeModes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			_, run := kubeRunner(t, m.mode)
-			const total = 10 << 20
-			out := runHook(t, run, executor.Spec{
-				Target:      kubeDB,
-				Script:      []byte(`head -c "$1" /dev/zero | tr '\0' x`),
-				Args:        []string{strconv.Itoa(total)},
-				OutputLimit: 4096,
-			})
-			if !out.Succeeded() || out.Stdout.TotalBytes != total || !out.Stdout.Truncated || len(out.Stdout.Text) > 4096+200 {
-				t.Errorf("outcome: succeeded %v, %d bytes, truncated %v, kept %d", out.Succeeded(), out.Stdout.TotalBytes, out.Stdout.Truncated, len(out.Stdout.Text))
-			}
+	inEveryMode(t, func(t *testing.T, _ *kubetest.Cluster, run executor.Runner, _ kubetest.Mode) {
+		const total = 10 << 20
+		out := runHook(t, run, executor.Spec{
+			Target:      kubeDB,
+			Script:      []byte(`head -c "$1" /dev/zero | tr '\0' x`),
+			Args:        []string{strconv.Itoa(total)},
+			OutputLimit: 4096,
 		})
-	}
+		if !out.Succeeded() || out.Stdout.TotalBytes != total || !out.Stdout.Truncated || len(out.Stdout.Text) > 4096+200 {
+			t.Errorf("outcome: succeeded %v, %d bytes, truncated %v, kept %d", out.Succeeded(), out.Stdout.TotalBytes, out.Stdout.Truncated, len(out.Stdout.Text))
+		}
+	})
 }
 
 // A hook for a container that cannot run it did not start, and says why.
@@ -615,47 +616,43 @@ func waitFile(t *testing.T, path string) {
 // A canceled hook that ignores SIGTERM gets SIGKILL after its grace, and
 // leaves nothing behind: neither processes nor its run directory.
 func kubeRunnerKillAfterGrace(t *testing.T) {
-	for _, m := range kubeModes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			_, run := kubeRunner(t, m.mode)
-			dir := t.TempDir()
-			marker := fmt.Sprintf("2001.%d", time.Now().UnixNano()%1e9)
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			done := make(chan executor.Outcome, 1)
-			go func() {
-				out, err := run.Run(ctx, executor.Spec{
-					Target:    kubeDB,
-					Script:    []byte(`echo "$0"; trap 'echo TERM' TERM; sleep "$1" & echo > "$2/started"; while :; do sleep 0.1; done`),
-					Args:      []string{marker, dir},
-					KillGrace: 1500 * time.Millisecond,
-				})
-				if err != nil {
-					t.Errorf("Run: %v", err)
-				}
-				done <- out
-			}()
-			waitFile(t, filepath.Join(dir, "started"))
-			cancel()
-			var out executor.Outcome
-			select {
-			case out = <-done:
-			case <-time.After(20 * time.Second):
-				t.Fatal("Run did not return")
+	inEveryMode(t, func(t *testing.T, _ *kubetest.Cluster, run executor.Runner, _ kubetest.Mode) {
+		dir := t.TempDir()
+		marker := fmt.Sprintf("2001.%d", time.Now().UnixNano()%1e9)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		done := make(chan executor.Outcome, 1)
+		go func() {
+			out, err := run.Run(ctx, executor.Spec{
+				Target:    kubeDB,
+				Script:    []byte(`echo "$0"; trap 'echo TERM' TERM; sleep "$1" & echo > "$2/started"; while :; do sleep 0.1; done`),
+				Args:      []string{marker, dir},
+				KillGrace: 1500 * time.Millisecond,
+			})
+			if err != nil {
+				t.Errorf("Run: %v", err)
 			}
-			if !out.Canceled || out.TimedOut || out.Signal != "killed" || !strings.HasSuffix(out.Stdout.Text, "TERM\n") {
-				t.Fatalf("outcome %+v, want canceled, SIGKILL after the hook saw SIGTERM", out)
-			}
-			if left := sleepers(t, marker); len(left) > 0 {
-				t.Errorf("processes %v of the hook survived", left)
-			}
-			runDir := filepath.Dir(strings.SplitN(out.Stdout.Text, "\n", 2)[0])
-			if _, err := os.Stat(runDir); !strings.Contains(runDir, "hookshot-") || !os.IsNotExist(err) {
-				t.Errorf("run directory %s left behind: %v", runDir, err)
-			}
-		})
-	}
+			done <- out
+		}()
+		waitFile(t, filepath.Join(dir, "started"))
+		cancel()
+		var out executor.Outcome
+		select {
+		case out = <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatal("Run did not return")
+		}
+		if !out.Canceled || out.TimedOut || out.Signal != "killed" || !strings.HasSuffix(out.Stdout.Text, "TERM\n") {
+			t.Fatalf("outcome %+v, want canceled, SIGKILL after the hook saw SIGTERM", out)
+		}
+		if left := sleepers(t, marker); len(left) > 0 {
+			t.Errorf("processes %v of the hook survived", left)
+		}
+		runDir := filepath.Dir(strings.SplitN(out.Stdout.Text, "\n", 2)[0])
+		if _, err := os.Stat(runDir); !strings.Contains(runDir, "hookshot-") || !os.IsNotExist(err) {
+			t.Errorf("run directory %s left behind: %v", runDir, err)
+		}
+	})
 }
 
 // A container without the runner's shell cannot run hooks, and the outcome
