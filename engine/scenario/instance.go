@@ -87,9 +87,10 @@ type instance struct {
 // startInstance starts everything; on failure it stops what it started.
 func startInstance(ctx context.Context, opts Options) (in *instance, err error) {
 	in = &instance{opts: opts, account: Account}
+	made := in // a failed return sets in to nil before the cleanup runs
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, in.stop())
+			err = errors.Join(err, made.stop())
 			in = nil
 		}
 	}()
@@ -144,9 +145,12 @@ func connectInstance(ctx context.Context, opts Options) (in *instance, err error
 	_, _ = rand.Read(suffix)
 	acct := Account + "-" + hex.EncodeToString(suffix)
 	in = &instance{opts: opts, account: acct, runPrefix: acct + "-", remote: true}
+	// A failed return sets in to nil before this runs: stop what was made
+	// through its own pointer.
+	made := in
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, in.stop())
+			err = errors.Join(err, made.stop())
 			in = nil
 		}
 	}()

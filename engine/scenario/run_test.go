@@ -137,3 +137,16 @@ func TestScenarioWrongExpectationNamesEveryMismatch(t *testing.T) {
 		t.Fatalf("text report:\n%s", text.String())
 	}
 }
+
+// TestScenarioUnreachableServerIsAnError: a scenario against a NATS that
+// does not answer ends in an error naming it, not a panic.
+func TestScenarioUnreachableServerIsAnError(t *testing.T) {
+	sc, err := scenario.Load(filepath.Join(examplesDir(t), "freeze-thaw.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = scenario.Run(testContext(t), *sc, scenario.Options{NATSURL: "nats://127.0.0.1:1"})
+	if err == nil || !strings.Contains(err.Error(), "cannot reach NATS at nats://127.0.0.1:1") {
+		t.Fatalf("err %v", err)
+	}
+}
