@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -85,26 +86,28 @@ func idsOf(v any) []string {
 	}
 	var one struct {
 		ID    string            `json:"id"`
+		RunID string            `json:"runID"` // runs are named by their run ID
 		Items []json.RawMessage `json:"items"`
 	}
 	if json.Unmarshal(raw, &one) == nil {
-		if one.ID != "" {
-			return []string{one.ID}
+		if id := cmp.Or(one.ID, one.RunID); id != "" {
+			return []string{id}
 		}
 		if one.Items != nil {
 			raw, _ = json.Marshal(one.Items)
 		}
 	}
 	var many []struct {
-		ID string `json:"id"`
+		ID    string `json:"id"`
+		RunID string `json:"runID"`
 	}
 	if json.Unmarshal(raw, &many) != nil {
 		return nil
 	}
 	out := []string{}
 	for _, m := range many {
-		if m.ID != "" {
-			out = append(out, m.ID)
+		if id := cmp.Or(m.ID, m.RunID); id != "" {
+			out = append(out, id)
 		}
 	}
 	return out

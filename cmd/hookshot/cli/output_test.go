@@ -18,6 +18,7 @@ func TestOutputID(t *testing.T) {
 		{"api list", map[string]any{"items": []map[string]any{{"id": "a1"}, {"id": "b2"}}, "metadata": map[string]any{}}, "a1\nb2\n"},
 		{"slice", []map[string]any{{"id": "a1"}, {"id": "b2"}}, "a1\nb2\n"},
 		{"empty list", map[string]any{"items": []any{}}, ""},
+		{"runs", []map[string]any{{"runID": "r-1", "appID": "a"}, {"runID": "r-2"}}, "r-1\nr-2\n"},
 	} {
 		var b bytes.Buffer
 		if err := o.print(&b, tt.given, nil); err != nil || b.String() != tt.want {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -259,7 +260,8 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 		if err != nil {
 			return err
 		}
-		if err := resolveRefs(cmd.Context(), c, body); err != nil {
+		unresolved, err := resolveRefs(cmd.Context(), c, body)
+		if err != nil {
 			return err
 		}
 		into := k.collection(c, appOf(a))
@@ -271,7 +273,7 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 		}
 		var item map[string]any
 		if _, err := c.Do(cmd.Context(), http.MethodPost, into, body, &item); err != nil {
-			return err
+			return withNotes(err, unresolved)
 		}
 		t := &table{header: k.columns}
 		t.add(k.row(item)...)
@@ -299,10 +301,11 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 		if err != nil {
 			return err
 		}
-		if err := resolveRefs(cmd.Context(), c, body); err != nil {
+		unresolved, err := resolveRefs(cmd.Context(), c, body)
+		if err != nil {
 			return err
 		}
-		return onOne(cmd, a, http.MethodPut, body, "updated")
+		return withNotes(onOne(cmd, a, http.MethodPut, body, "updated"), unresolved)
 	}
 	update.Flags().StringVarP(&updFile, "file", "f", "", "YAML or JSON file with the fields to change (- for stdin)")
 
@@ -478,24 +481,42 @@ func (k *resourceKind) getCmd(af *apiFlags) *cobra.Command {
 
 // resolveRefs turns the names a body gives for the resources it refers to
 // (an app, a hook source, an execution hook) into their ids, so every flag
-// that takes an id takes a name too.
-func resolveRefs(ctx context.Context, c *client.Client, body map[string]any) error {
-	for field, resolve := range map[string]func(string) (string, error){
-		"appID":           func(ref string) (string, error) { return resolveApp(ctx, c, ref) },
-		"hookSourceID":    func(ref string) (string, error) { return kinds["sources"].idOf(ctx, c, ref) },
-		"executionHookID": func(ref string) (string, error) { return kinds["hooks"].idOf(ctx, c, ref) },
+// that takes an id takes a name too. A name that matches nothing is left
+// as it is, for the server to refuse along with every other bad field; what
+// the lookup found is returned, to be added to that answer.
+func resolveRefs(ctx context.Context, c *client.Client, body map[string]any) (unresolved []string, err error) {
+	for _, ref := range []struct {
+		field   string
+		resolve func(string) (string, error)
+	}{
+		{"appID", func(ref string) (string, error) { return resolveApp(ctx, c, ref) }},
+		{"hookSourceID", func(ref string) (string, error) { return kinds["sources"].idOf(ctx, c, ref) }},
+		{"executionHookID", func(ref string) (string, error) { return kinds["hooks"].idOf(ctx, c, ref) }},
 	} {
-		ref, ok := body[field].(string)
-		if !ok || ref == "" || uuidRE.MatchString(ref) {
+		name, ok := body[ref.field].(string)
+		if !ok || name == "" || uuidRE.MatchString(name) {
 			continue
 		}
-		id, err := resolve(ref)
-		if err != nil {
-			return fmt.Errorf("%s: %w", field, err)
+		id, err := ref.resolve(name)
+		var ae *client.APIError
+		switch {
+		case err == nil:
+			body[ref.field] = id
+		case errors.As(err, &ae):
+			return nil, err // the server's trouble, not the name's
+		default:
+			unresolved = append(unresolved, ref.field+": "+err.Error())
 		}
-		body[field] = id
 	}
-	return nil
+	return unresolved, nil
+}
+
+// withNotes adds what the name lookups found to a command's error.
+func withNotes(err error, notes []string) error {
+	if err == nil || len(notes) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w\n  %s", err, strings.Join(notes, "\n  "))
 }
 
 // idOf turns a name or id of a resource of an account-wide kind into its id.

@@ -265,8 +265,14 @@ recording or the scenario is invalid or something broke.`,
 				if err != nil {
 					return err
 				}
-				if n == 0 {
+				if n == 0 && slice.RunID != "" {
 					return fmt.Errorf("no lifecycle events of account %s in that slice of the stream", cf.account)
+				}
+				if n == 0 {
+					// An empty slice is a fact, not a failure: nothing ran
+					// then, so nothing can differ now.
+					fmt.Fprintf(cmd.OutOrStdout(), "nothing to replay: no lifecycle events of account %s in that slice of the stream\n", cf.account)
+					return nil
 				}
 				if defs == nil {
 					if defs, err = scenario.FromStore(cmd.Context(), c.store, cf.account); err != nil {
