@@ -3,12 +3,15 @@ package api
 import (
 	"net/http"
 
+	"github.com/hookshot-dev/hookshot/engine/cluster"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
 )
 
-// Apps are Hookshot's own, smaller take on Astra's app resource: what hooks
-// need, a name and the container inventory they are matched against.
+// Static apps are Hookshot's own resource (hookshot/v1/apps): a name and the
+// container inventory hooks are matched against, written by hand, in the
+// cluster "local". Astra's app 1.x path (k8s/v1/apps) shows every app, static
+// and 2.x, read only, in Astra's 1.x shape.
 const (
 	appMediaType = "application/astra-app"
 	appListType  = "application/astra-apps"
@@ -121,4 +124,75 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) *Problem {
 
 func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request) *Problem {
 	return s.removeApp(w, r, false)
+}
+
+// appV1Versions are the versions of Astra's app 1.x shape served.
+var appV1Versions = []string{"1.2", "1.1", "1.0"}
+
+// appV1View is an app in Astra's app 1.x shape: one namespace, the
+// cluster's name and id, a state. Hookshot's own fields (containers) and
+// 2.x's (namespaceScopedResources) are on their own paths.
+func (s *Server) appV1View(a *store.App, version string) map[string]any {
+	clusterID, state, namespace := a.ClusterID, "running", ""
+	unready := []string{}
+	if a.Discovered() {
+		if len(a.NamespaceScopedResources) > 0 {
+			namespace = a.NamespaceScopedResources[0].Namespace
+		}
+		switch a.State {
+		case store.AppStateReady:
+			state = "running"
+		case "":
+			state = store.AppStateDiscovering
+		default:
+			state = a.State
+		}
+		for _, d := range a.StateDetails {
+			unready = append(unready, d.Detail)
+		}
+	} else {
+		clusterID = cluster.IDOf(events.ClusterLocal)
+		if len(a.Containers) > 0 {
+			namespace = a.Containers[0].NamespaceName
+		}
+	}
+	var clusterName string
+	if info, ok := s.cfg.Clusters.Resolve(clusterID); ok {
+		clusterName = info.Name
+	}
+	return map[string]any{
+		"type": appMediaType, "version": version, "id": a.ID, "name": a.Name,
+		"namespace": namespace, "clusterName": clusterName, "clusterID": clusterID,
+		"state": state, "stateUnready": unready, "managedState": "managed", "protectionState": "none",
+		"metadata": toMap(a.Metadata),
+	}
+}
+
+func (s *Server) listAppsV1(w http.ResponseWriter, r *http.Request) *Problem {
+	version, p := resourceVersion(r, "", appV1Versions)
+	if p != nil {
+		return p
+	}
+	entries, err := s.store.Apps.List(r.Context(), r.PathValue("account_id"))
+	if err != nil {
+		return s.errProblem(r, err, false)
+	}
+	items := make([]map[string]any, 0, len(entries))
+	for _, e := range sortedByID(entries) {
+		items = append(items, s.appV1View(&e.Value, version))
+	}
+	return s.writeList(w, r, appListType, version, items)
+}
+
+func (s *Server) getAppV1(w http.ResponseWriter, r *http.Request) *Problem {
+	e, err := s.store.Apps.Get(r.Context(), r.PathValue("account_id"), r.PathValue("app_id"))
+	if err != nil {
+		return s.errProblem(r, err, false)
+	}
+	version, p := resourceVersion(r, "", appV1Versions)
+	if p != nil {
+		return p
+	}
+	fetched(w, e.Revision, appMediaType, s.appV1View(&e.Value, version))
+	return nil
 }

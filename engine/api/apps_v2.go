@@ -168,7 +168,7 @@ func (s *Server) appCluster(nameOrID string) (cluster.Info, []Invalid, *Problem)
 		return info, nil, problem(106).fields(Invalid{"clusterID", "no configured cluster has this id or name"})
 	}
 	if info.Type == cluster.TypeStatic {
-		return info, []Invalid{{"clusterID", "the static cluster " + info.Name + " discovers nothing: register its apps with k8s/v1/apps"}}, nil
+		return info, []Invalid{{"clusterID", "the static cluster " + info.Name + " discovers nothing: register its apps with hookshot/v1/apps"}}, nil
 	}
 	return info, nil, nil
 }

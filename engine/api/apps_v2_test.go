@@ -160,12 +160,33 @@ func TestAppV2Lifecycle(t *testing.T) {
 	if items := list.body["items"].([]any); list.status != 200 || len(items) != 1 || items[0].(map[string]any)["id"] != id {
 		t.Fatalf("v2 list: %s", list.raw)
 	}
+	static := h.do(http.MethodGet, acctPath("/hookshot/v1/apps"), viewerToken, nil)
+	if items := static.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != seedAppID {
+		t.Fatalf("static list: %s", static.raw)
+	}
+	h.do(http.MethodGet, acctPath("/hookshot/v1/apps/"+id), viewerToken, nil).wantProblem(t, 404, 1)
+	h.do(http.MethodDelete, acctPath("/hookshot/v1/apps/"+id), memberToken, nil).wantProblem(t, 404, 1)
+	// Astra's app 1.x path shows both, read only, in the 1.x shape: one
+	// namespace, the cluster, a state, and no Hookshot-only field.
 	v1 := h.do(http.MethodGet, acctPath("/k8s/v1/apps"), viewerToken, nil)
-	if items := v1.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != seedAppID {
+	items, _ := v1.body["items"].([]any)
+	if v1.status != 200 || len(items) != 2 {
 		t.Fatalf("v1 list: %s", v1.raw)
 	}
-	h.do(http.MethodGet, acctPath("/k8s/v1/apps/"+id), viewerToken, nil).wantProblem(t, 404, 1)
-	h.do(http.MethodDelete, acctPath("/k8s/v1/apps/"+id), memberToken, nil).wantProblem(t, 404, 1)
+	for _, it := range items {
+		app := it.(map[string]any)
+		if app["version"] != "1.2" || app["state"] != "running" || app["namespace"] != "payroll" || app["containers"] != nil || app["namespaceScopedResources"] != nil {
+			t.Errorf("v1 item: %v", app)
+		}
+		if want := map[string]string{id: "prod-eu", seedAppID: "local"}[app["id"].(string)]; app["clusterName"] != want {
+			t.Errorf("v1 item %s: clusterName %v, want %s", app["id"], app["clusterName"], want)
+		}
+	}
+	if got := h.do(http.MethodGet, acctPath("/k8s/v1/apps/"+id), viewerToken, nil); got.status != 200 || got.body["clusterName"] != "prod-eu" {
+		t.Fatalf("v1 get of an app 2.x: %s", got.raw)
+	}
+	h.do(http.MethodDelete, acctPath("/k8s/v1/apps/"+id), memberToken, nil).wantProblem(t, 405, 69)
+	h.do(http.MethodPost, acctPath("/k8s/v1/apps"), memberToken, map[string]any{"type": "application/astra-app", "version": "1.0", "name": "x"}).wantProblem(t, 405, 69)
 	h.do(http.MethodGet, acctPath("/k8s/v2/apps/"+seedAppID), viewerToken, nil).wantProblem(t, 404, 1)
 	filtered := h.do(http.MethodGet, acctPath("/k8s/v2/apps?filter=state%20eq%20'ready'&include=name,clusterName"), viewerToken, nil)
 	if items := filtered.body["items"].([]any); len(items) != 1 || items[0].([]any)[1] != "prod-eu" {

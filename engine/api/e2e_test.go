@@ -80,7 +80,7 @@ func TestSnapshotsAndBackupsEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	trace := filepath.Join(dir, "trace")
 
-	app := h.do(http.MethodPost, acctPath("/k8s/v1/apps"), memberToken, map[string]any{
+	app := h.do(http.MethodPost, acctPath("/hookshot/v1/apps"), memberToken, map[string]any{
 		"type": "application/astra-app", "version": "1.0", "name": "payroll",
 		"containers": []map[string]any{
 			{"namespaceName": "payroll", "podName": "mariadb-0", "containerName": "mariadb", "containerImage": "docker.io/bitnami/mariadb:10.11"},

@@ -14,7 +14,7 @@ import (
 func TestExplain(t *testing.T) {
 	t.Parallel()
 	h := newFullHarness(t)
-	app := h.do(http.MethodPost, acctPath("/k8s/v1/apps"), memberToken, map[string]any{
+	app := h.do(http.MethodPost, acctPath("/hookshot/v1/apps"), memberToken, map[string]any{
 		"type": "application/astra-app", "version": "1.0", "name": "shop",
 		"containers": []map[string]any{
 			{"namespaceName": "prod", "podName": "web-0", "containerName": "nginx", "containerImage": "nginx:1.27", "podLabels": []map[string]string{{"name": "app", "value": "web"}}},

@@ -13,7 +13,7 @@ func TestOverridesChangeWhatRuns(t *testing.T) {
 	t.Parallel()
 	h := newFullHarness(t)
 	trace := filepath.Join(t.TempDir(), "trace")
-	app := h.do(http.MethodPost, acctPath("/k8s/v1/apps"), memberToken, map[string]any{
+	app := h.do(http.MethodPost, acctPath("/hookshot/v1/apps"), memberToken, map[string]any{
 		"type": "application/astra-app", "version": "1.0", "name": "db",
 		"containers": []map[string]any{{"namespaceName": "ns", "podName": "p", "containerName": "pg", "containerImage": "postgres:16"}},
 	})

@@ -15,7 +15,7 @@ const (
 )
 
 // register declares every route. Paths follow Astra's; static apps
-// (k8s/v1/apps), the restore and failover triggers, explain and runs are
+// (hookshot/v1/apps), the restore and failover triggers, explain and runs are
 // Hookshot's (Astra has no path for them in the execution-hook API).
 func (s *Server) register() {
 	const a = "/accounts/{account_id}"
@@ -25,8 +25,12 @@ func (s *Server) register() {
 	}
 	s.handle(a+"/core/v1/hookSources", acct, false, map[string]handlerFunc{get: s.listSources, post: s.createSource})
 	s.handle(a+"/core/v1/hookSources/{source_id}", acct, true, map[string]handlerFunc{get: s.getSource, put: s.updateSource, del: s.deleteSource})
-	s.handle(a+"/k8s/v1/apps", acct, false, map[string]handlerFunc{get: s.listApps, post: s.createApp})
-	s.handle(a+"/k8s/v1/apps/{app_id}", acct, true, map[string]handlerFunc{get: s.getApp, put: s.updateApp, del: s.deleteApp})
+	// Static apps are Hookshot's own resource, on Hookshot's path; Astra's
+	// app 1.x path shows every app, read only, in the 1.x shape.
+	s.handle(a+"/hookshot/v1/apps", acct, false, map[string]handlerFunc{get: s.listApps, post: s.createApp})
+	s.handle(a+"/hookshot/v1/apps/{app_id}", acct, true, map[string]handlerFunc{get: s.getApp, put: s.updateApp, del: s.deleteApp})
+	s.handle(a+"/k8s/v1/apps", acct, false, map[string]handlerFunc{get: s.listAppsV1})
+	s.handle(a+"/k8s/v1/apps/{app_id}", acct, true, map[string]handlerFunc{get: s.getAppV1})
 	s.handle(a+"/k8s/v2/apps", acct, false, map[string]handlerFunc{get: s.listAppsV2, post: s.createAppV2})
 	s.handle(a+"/k8s/v2/apps/{app_id}", acct, true, map[string]handlerFunc{get: s.getAppV2, put: s.updateAppV2, del: s.deleteAppV2})
 	s.handle(a+"/topology/v1/clusters", acct, false, map[string]handlerFunc{get: s.listClusters})

@@ -15,7 +15,7 @@ import (
 func TestRunOfAnAppSnap(t *testing.T) {
 	t.Parallel()
 	h := newFullHarness(t)
-	app := h.do(http.MethodPost, acctPath("/k8s/v1/apps"), memberToken, map[string]any{
+	app := h.do(http.MethodPost, acctPath("/hookshot/v1/apps"), memberToken, map[string]any{
 		"type": "application/astra-app", "version": "1.0", "name": "payroll",
 		"containers": []map[string]any{{"namespaceName": "payroll", "podName": "mariadb-0", "containerName": "mariadb", "containerImage": "mariadb:10.11"}},
 	})

@@ -11,9 +11,9 @@ import (
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/client"
 )
 
-// appCollections are where apps live: static apps (Hookshot's own shape)
-// and Astra apps 2.x, discovered from a cluster.
-var appCollections = []string{"/k8s/v1/apps", "/k8s/v2/apps"}
+// appCollections are where apps live: static apps (Hookshot's own
+// resource) and Astra apps 2.x, discovered from a cluster.
+var appCollections = []string{"/hookshot/v1/apps", "/k8s/v2/apps"}
 
 // resolveApp turns an app's name or id into its id, looking in both app
 // collections, so every command that takes an app takes either. An app

@@ -63,7 +63,7 @@ func (a hsAPI) app(name, inventory string) string {
 	if err := json.Unmarshal([]byte(inventory), &cs); err != nil {
 		a.t.Fatal(err)
 	}
-	return a.call(http.MethodPost, "/k8s/v1/apps", map[string]any{"type": "application/astra-app", "version": "1.0", "name": name, "containers": cs}, 201)["id"].(string)
+	return a.call(http.MethodPost, "/hookshot/v1/apps", map[string]any{"type": "application/astra-app", "version": "1.0", "name": name, "containers": cs}, 201)["id"].(string)
 }
 
 // source stores a script and returns its id.
