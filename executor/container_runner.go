@@ -181,22 +181,11 @@ var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // Run runs spec.Script in spec.Target's container. See Runner and
 // ContainerRunner.
 func (r *ContainerRunner) Run(ctx context.Context, spec Spec) (Outcome, error) {
-	if err := spec.validate(); err != nil {
-		return Outcome{}, err
+	spec, runCtx, cancel, ended, err := begin(ctx, spec)
+	if err != nil || ended != nil {
+		return *ended, err
 	}
-	spec = spec.withDefaults()
-
-	runCtx := ctx
-	if spec.Timeout > 0 {
-		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeoutCause(ctx, spec.Timeout, errTimeout)
-		defer cancel()
-	}
-	if runCtx.Err() != nil {
-		o := notStarted(time.Now(), "")
-		o.TimedOut, o.Canceled = endedBy(runCtx)
-		return o, nil
-	}
+	defer cancel()
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	nonce := hex.EncodeToString(b[:])

@@ -116,22 +116,11 @@ func NewLocalRunner(cfg LocalConfig) (*LocalRunner, error) {
 
 // Run runs spec.Script and returns its Outcome. See Runner.
 func (r *LocalRunner) Run(ctx context.Context, spec Spec) (Outcome, error) {
-	if err := spec.validate(); err != nil {
-		return Outcome{}, err
+	spec, runCtx, cancel, ended, err := begin(ctx, spec)
+	if err != nil || ended != nil {
+		return *ended, err
 	}
-	spec = spec.withDefaults()
-
-	runCtx := ctx
-	if spec.Timeout > 0 {
-		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeoutCause(ctx, spec.Timeout, errTimeout)
-		defer cancel()
-	}
-	if runCtx.Err() != nil {
-		o := notStarted(time.Now(), "")
-		o.TimedOut, o.Canceled = endedBy(runCtx)
-		return o, nil
-	}
+	defer cancel()
 	if reason := r.checkStartable(spec); reason != "" {
 		return notStarted(time.Now(), reason), nil
 	}

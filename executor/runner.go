@@ -184,3 +184,26 @@ func (o Outcome) Reason() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// begin is how every runner starts a run: it checks and completes spec and
+// bounds ctx by spec.Timeout. When the run must not start — spec is
+// malformed (err), or the time is already up (ended: not started, timed out
+// or canceled) — the caller returns *ended and err; otherwise it runs the
+// hook under runCtx and calls cancel when done.
+func begin(ctx context.Context, spec Spec) (_ Spec, runCtx context.Context, cancel context.CancelFunc, ended *Outcome, err error) {
+	if err := spec.validate(); err != nil {
+		return spec, nil, nil, &Outcome{}, err
+	}
+	spec = spec.withDefaults()
+	runCtx, cancel = ctx, func() {}
+	if spec.Timeout > 0 {
+		runCtx, cancel = context.WithTimeoutCause(ctx, spec.Timeout, errTimeout)
+	}
+	if runCtx.Err() != nil {
+		cancel()
+		o := notStarted(time.Now(), "")
+		o.TimedOut, o.Canceled = endedBy(runCtx)
+		return spec, nil, nil, &o, nil
+	}
+	return spec, runCtx, cancel, nil, nil
+}
