@@ -180,8 +180,18 @@ func TestInventoryFromRegisteredApp(t *testing.T) {
 
 	// No inventory anywhere: the hook cannot be placed, and that is a failure, not a silent success.
 	sr := h.run(h.event(app, "restore", "post"))
-	if sr.HookState != events.HookStateFailed || len(sr.HookStateDetails) != 1 || !strings.Contains(sr.HookStateDetails[0].Detail, "no containers") {
+	if sr.HookState != events.HookStateFailed || len(sr.HookStateDetails) != 1 || !strings.Contains(sr.HookStateDetails[0].Detail, "the event carried no containers and no app with id "+app+" is registered") {
 		t.Fatalf("without inventory: %+v", sr)
+	}
+	// Registered with no containers: the detail says that, not that the app
+	// is not registered.
+	if _, err := h.store.SaveApp(h.ctx, account, storeApp(app), "test"); err != nil {
+		t.Fatal(err)
+	}
+	sr = h.run(h.event(app, "restore", "post"))
+	if d := sr.HookStateDetails; sr.HookState != events.HookStateFailed || len(d) != 1 || !strings.Contains(d[0].Detail, "is registered with no containers, and the event carried none") ||
+		strings.Contains(d[0].Detail, "no app with id") {
+		t.Fatalf("registered without containers: %+v", sr)
 	}
 	if _, err := h.store.SaveApp(h.ctx, account, storeApp(app, ctr("prod", "p", "c1", "i"), ctr("dev", "p", "c2", "i")), "test"); err != nil {
 		t.Fatal(err)
