@@ -79,11 +79,15 @@ hooks of other stages. -o json or yaml gives every container's verdict.`,
 
 // explanation is the API's application/hookshot-explanation.
 type explanation struct {
-	AppID      string                `json:"appID"`
-	Action     string                `json:"action"`
-	Stage      string                `json:"stage"`
-	Containers []events.Container    `json:"containers"`
-	Hooks      []matcher.Explanation `json:"hooks"`
+	AppID string `json:"appID"`
+	// ClusterName is the cluster an app 2.x's containers were discovered
+	// in; Message says why nothing would run when none was found.
+	ClusterName string                `json:"clusterName"`
+	Message     string                `json:"message"`
+	Action      string                `json:"action"`
+	Stage       string                `json:"stage"`
+	Containers  []events.Container    `json:"containers"`
+	Hooks       []matcher.Explanation `json:"hooks"`
 }
 
 func printExplanation(w io.Writer, x *explanation) error {
@@ -127,6 +131,8 @@ func printExplanation(w io.Writer, x *explanation) error {
 		}
 		var lines []string
 		switch {
+		case len(x.Containers) == 0 && x.ClusterName != "":
+			lines = []string{"(no container of the app was found in cluster " + x.ClusterName + ")"}
 		case len(x.Containers) == 0:
 			lines = []string{"(the app has no containers)"}
 		case len(matched) > 0:
@@ -145,8 +151,15 @@ func printExplanation(w io.Writer, x *explanation) error {
 	if err := (&outputFlag{format: "table"}).print(w, nil, t); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nAt %s, %d of %d hooks would run (%s) on the app's %s.\n",
-		at, running, len(hooks), plural(executions, "execution"), plural(len(x.Containers), "container"))
+	where := ""
+	if x.ClusterName != "" {
+		where = " in cluster " + x.ClusterName
+	}
+	fmt.Fprintf(w, "\nAt %s, %d of %d hooks would run (%s) on the app's %s%s.\n",
+		at, running, len(hooks), plural(executions, "execution"), plural(len(x.Containers), "container"), where)
+	if x.Message != "" {
+		fmt.Fprintln(w, x.Message)
+	}
 	return nil
 }
 

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"strings"
 	"testing"
+
+	"github.com/hookshot-dev/hookshot/matcher"
 )
 
 // TestOutputID: -o id prints the id of a resource, or of every item of a
@@ -27,5 +30,23 @@ func TestOutputID(t *testing.T) {
 	}
 	if err := o.print(&bytes.Buffer{}, map[string]any{"hookState": "success"}, nil); err == nil {
 		t.Error("-o id of something without an id: no error")
+	}
+}
+
+// TestExplainOfADiscoveredAppWithNoContainer: explain says in which
+// cluster nothing was found, and the server's message why.
+func TestExplainOfADiscoveredAppWithNoContainer(t *testing.T) {
+	var b bytes.Buffer
+	err := printExplanation(&b, &explanation{AppID: "a1", Action: "snapshot", Stage: "pre", ClusterName: "prod-eu",
+		Message: "no container of cluster prod-eu matches the app's namespaces and label selectors",
+		Hooks:   []matcher.Explanation{{HookName: "freeze", Action: "snapshot", Stage: "pre", Reason: matcher.ReasonNoContainerMatched}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"(no container of the app was found in cluster prod-eu)", "on the app's 0 containers in cluster prod-eu.",
+		"no container of cluster prod-eu matches"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %q in\n%s", want, b.String())
+		}
 	}
 }
