@@ -26,9 +26,22 @@ type inventoryBackend struct {
 	containers []events.Container
 	down       error
 	scopes     [][]events.NamespaceSelector
+	hold       chan struct{} // when set, Discover waits for it to close
+	entered    int           // Discover calls begun
 }
 
-func (b *inventoryBackend) Discover(_ context.Context, scopes []events.NamespaceSelector) ([]events.Container, error) {
+func (b *inventoryBackend) Discover(ctx context.Context, scopes []events.NamespaceSelector) ([]events.Container, error) {
+	b.mu.Lock()
+	hold := b.hold
+	b.entered++
+	b.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.scopes = append(b.scopes, scopes)
@@ -193,5 +206,37 @@ func TestUnreachableClusterFailsTheStage(t *testing.T) {
 	if sr.HookState != events.HookStateFailed || len(sr.Executions) != 0 || len(sr.HookStateDetails) != 1 ||
 		!strings.Contains(sr.HookStateDetails[0].Detail, "no running container of app") {
 		t.Fatalf("no match: stage result %+v", sr)
+	}
+}
+
+// TestSlowClusterDoesNotHoldUpOtherApps: while one app's discovery waits on
+// its cluster, another app's stage is planned and answered; the slow app's
+// stage follows once its cluster answers.
+func TestSlowClusterDoesNotHoldUpOtherApps(t *testing.T) {
+	h, backend, _, _ := clusterHarness(t)
+	backend.containers = []events.Container{ctr("payroll", "db-0", "mysql", "mysql:8.4")}
+	backend.hold = make(chan struct{})
+	slow := h.discoveredApp(events.NamespaceSelector{Namespace: "payroll"})
+	src := h.source("ok", "#!/bin/sh\nexit 0\n")
+	h.hook(matcher.ExecutionHook{Name: "freeze", AppID: slow, Action: "snapshot", Stage: "pre", HookSourceID: src})
+	fast := uuid.NewString()
+	h.hook(matcher.ExecutionHook{Name: "flush", AppID: fast, Action: "snapshot", Stage: "pre", HookSourceID: src})
+
+	held := h.event(slow, "snapshot", "pre")
+	if _, err := events.PublishLifecycle(h.ctx, h.env.JS, held); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "discovery of the slow app to start", func() bool {
+		backend.mu.Lock()
+		defer backend.mu.Unlock()
+		return backend.entered > 0
+	})
+	sr := h.run(h.event(fast, "snapshot", "pre", ctr("ns", "web-0", "nginx", "nginx:1.27")))
+	if sr.HookState != events.HookStateSuccess || len(sr.Executions) != 1 {
+		t.Fatalf("the other app's stage: %+v", sr)
+	}
+	close(backend.hold)
+	if sr := h.wait(held); sr.HookState != events.HookStateSuccess || len(sr.Executions) != 1 {
+		t.Fatalf("the slow app's stage: %+v", sr)
 	}
 }

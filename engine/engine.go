@@ -200,7 +200,12 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 
 	e.wg.Go(func() {
-		pullLoop(runCtx, lifecycle, e.log, e.lifecycleHealth, fixedBatch(16), e.handleLifecycle(runCtx), nil)
+		// Apps are planned concurrently, each app's stages in order.
+		plan := newKeyedSerial(lifecyclePlanners, e.handleLifecycle(runCtx))
+		pullLoop(runCtx, lifecycle, e.log, e.lifecycleHealth, plan.want, func(msg jetstream.Msg) {
+			plan.submit(lifecycleKey(msg.Subject()), msg)
+		}, nil)
+		plan.wait()
 	})
 	e.wg.Go(func() { pullLoop(runCtx, results, e.log, e.resultsHealth, fixedBatch(64), e.handleResult(runCtx), nil) })
 	if e.cfg.PairingTimeout > 0 {
@@ -210,6 +215,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.log.Info("engine started", zap.Int("hooks", e.index.Len()))
 	return nil
 }
+
+// lifecyclePlanners bounds how many lifecycle events are being planned at
+// once (each of another app), and so how many are fetched ahead.
+const lifecyclePlanners = 16
 
 // Stop stops consuming and waits for the loops to end or ctx to expire.
 // Work in flight is not lost: what was not acked is redelivered.
