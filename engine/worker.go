@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,8 +50,11 @@ type WorkerConfig struct {
 	// redelivered; a running hook extends it every AckWait/3. Defaults to 30s.
 	// All workers share one consumer: the last one started sets it.
 	AckWait time.Duration
-	// MaxAttempts is how many deliveries a job gets (a worker died each time)
-	// before it is recorded as failed. Defaults to 5.
+	// MaxAttempts is how many times a job's hook is started (a worker died
+	// or stopped before recording its outcome each time) before the job is
+	// recorded as failed. Deliveries that did not start the hook (something
+	// it needs was unavailable) or that record an outcome held from an
+	// earlier run are not attempts. Defaults to 5.
 	MaxAttempts int
 	// KillGrace is the time between SIGTERM and SIGKILL for a hook that
 	// times out. Defaults to 5s.
@@ -122,6 +126,9 @@ type Worker struct {
 	scriptsMu sync.Mutex
 	scripts   map[string][]byte // decoded scripts by account/source/checksum
 
+	heldMu sync.Mutex
+	held   map[string]*events.ExecutionResult // outcomes whose result is not published yet, by exec key
+
 	mu       sync.Mutex
 	started  bool
 	stopPull context.CancelFunc // stops taking jobs
@@ -165,7 +172,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	return &Worker{
 		cfg: cfg, log: cfg.Logger.With(zap.String("worker", cfg.Name)), js: cfg.JS, store: st, runs: rs,
 		slots: make(chan struct{}, cfg.Concurrency), freed: make(chan struct{}, 1), health: newLoopHealth(),
-		scripts: map[string][]byte{}, runners: runners,
+		scripts: map[string][]byte{}, held: map[string]*events.ExecutionResult{}, runners: runners,
 	}, nil
 }
 
@@ -265,7 +272,9 @@ func (w *Worker) release(n int) {
 
 // Stop stops taking jobs and lets running hooks finish until ctx ends; then
 // it cancels them, and their jobs are handed back for redelivery (never
-// recorded). It returns when every goroutine has ended.
+// recorded). A hook that finished but whose result could not be published
+// yet has its outcome held (see finish), so that its redelivery records it.
+// It returns when every goroutine has ended.
 func (w *Worker) Stop(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -290,6 +299,11 @@ func (w *Worker) Stop(ctx context.Context) error {
 }
 
 // handle runs one job to a recorded result, or hands it back.
+//
+// Attempts count the times a worker started the hook (recorded in the
+// started.… key of the run-state bucket right before it runs), not
+// deliveries: a job handed back because something it needs was unavailable,
+// or redelivered with an outcome to record, uses no attempt.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	job, err := events.DecodeJob(msg.Data())
 	if err != nil {
@@ -300,52 +314,82 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	log := w.log.With(zap.String("run_id", job.RunID), zap.String("hook_id", job.HookID),
 		zap.String("execution_id", job.ExecutionID), zap.String("app_id", job.AppID))
-	attempt := 1
+	delivered := 1
 	if md, err := msg.Metadata(); err == nil {
-		attempt = int(md.NumDelivered)
+		delivered = int(md.NumDelivered)
 	}
-	if attempt > 1 {
+	if delivered > 1 {
 		w.cfg.Metrics.Redelivered(metrics.RedeliveryJob)
 	}
 	res := &events.ExecutionResult{
 		ExecutionID: job.ExecutionID, RunID: job.RunID, AccountID: job.AccountID, AppID: job.AppID,
 		Action: job.Action, Stage: job.Stage, HookID: job.HookID, HookName: job.HookName, HookVersion: job.HookVersion,
-		FailureMode: job.FailureMode, Container: job.Container, Attempt: attempt,
+		FailureMode: job.FailureMode, Container: job.Container, Attempt: 1,
 		SourceChecksum: job.SourceChecksum, ExitCode: -1, Status: events.StatusFailed, Worker: w.cfg.Name,
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error("panic while running a hook", zap.Any("panic", p), zap.Stack("stack"))
 			res.Error = fmt.Sprintf("hookshot worker panicked: %v", p)
-			w.finish(msg, res, log)
+			w.finish(ctx, msg, res, log)
 		}
 	}()
 
 	if done, err := w.runs.has(ctx, jobExecKey(job)); err == nil && done {
-		log.Info("job already has a result; dropping the redelivery", zap.Int("attempt", attempt))
+		log.Info("job already has a result; dropping the redelivery", zap.Int("delivery", delivered))
+		w.forgetOutcome(ctx, resultExecKey(res), false)
 		_ = msg.Ack()
 		return
 	}
+	// A hook that ran but whose result could not be published is recorded,
+	// not run again.
+	held, err := w.heldOutcome(ctx, job, delivered)
+	if err != nil {
+		w.stateUnavailable(ctx, msg, res, delivered, "read the outcome a worker may hold", err, log)
+		return
+	}
+	if held != nil {
+		log.Info("recording the outcome of an earlier run; the hook is not run again", zap.Int("attempt", held.Attempt))
+		if w.finish(ctx, msg, held, log) {
+			w.forgetOutcome(ctx, resultExecKey(held), delivered > 1)
+		}
+		return
+	}
+	attempt, handBacks, err := w.attempts(ctx, job, delivered)
+	if err != nil {
+		w.stateUnavailable(ctx, msg, res, delivered, "read the attempts of the job", err, log)
+		return
+	}
+	res.Attempt = attempt
 	if attempt > w.cfg.MaxAttempts {
-		res.Error = fmt.Sprintf("gave up after %d deliveries: each worker stopped before finishing it", attempt-1)
-		w.finish(msg, res, log)
+		res.Error = fmt.Sprintf("gave up after %d attempts: each worker stopped before finishing it", attempt-1)
+		w.finish(ctx, msg, res, log)
+		return
+	}
+	if handBacks > maxHandBacks {
+		res.Error = fmt.Sprintf("gave up after %d deliveries that could not run the hook (what it needs was unavailable, or workers stopped before it started)", handBacks)
+		w.finish(ctx, msg, res, log)
 		return
 	}
 	runner, ok := w.runners[job.ClusterName()]
 	if !ok {
 		// Only this worker's clusters' consumers deliver to it.
 		res.Error = fmt.Sprintf("worker %s does not serve cluster %s", w.cfg.Name, job.ClusterName())
-		w.finish(msg, res, log)
+		w.finish(ctx, msg, res, log)
 		return
 	}
 	script, err := w.loadScript(ctx, job)
 	if err != nil {
 		if ctx.Err() != nil {
-			_ = msg.Nak()
+			_ = msg.Nak() // stopping before the hook started: no attempt used
 			return
 		}
-		res.Error = err.Error()
-		w.finish(msg, res, log)
+		if kindOf(err).definite() {
+			res.Error = err.Error()
+			w.finish(ctx, msg, res, log)
+			return
+		}
+		w.handBack(ctx, msg, handBacks, "load the hook source", err, log)
 		return
 	}
 
@@ -362,7 +406,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	stopBeat()
 	if err != nil {
 		res.Error = "runner: " + err.Error()
-		w.finish(msg, res, log)
+		w.finish(ctx, msg, res, log)
 		return
 	}
 	if out.Canceled {
@@ -373,7 +417,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	fillOutcome(res, out)
-	w.finish(msg, res, log)
+	w.finish(ctx, msg, res, log)
 }
 
 // markStarted records that the hook is about to run (started.<stage>.<execID>),
@@ -391,21 +435,219 @@ func (w *Worker) markStarted(ctx context.Context, job *events.Job, attempt int, 
 	}
 }
 
-// finish publishes the result and then acks the job. If the publish fails
-// the job is not acked, and is redelivered.
-func (w *Worker) finish(msg jetstream.Msg, res *events.ExecutionResult, log *zap.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := events.Publish(ctx, w.js, events.ExecutionResultSubject(res.AccountID, res.RunID),
-		events.TypeExecutionResult, "exec."+res.ExecutionID, res); err != nil {
-		log.Error("publish execution result; job left for redelivery", zap.Error(err))
-		return
+// finish records res and then acks the job. A result that cannot be
+// published is kept and published again, with backoff, while the job's ack
+// deadline is kept alive: the hook is not run again because its result could
+// not be stored. Only when ctx ends (the worker stops) does it give up: the
+// outcome stays held (in the run-state bucket if it could be written there,
+// and in this worker's memory) and the job is handed back, so that its
+// redelivery records the held outcome instead of running the hook.
+//
+// It reports whether res was recorded.
+func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, res *events.ExecutionResult, log *zap.Logger) (recorded bool) {
+	err := w.publishResult(res)
+	if err != nil {
+		err = w.retryRecord(ctx, msg, res, err, log)
 	}
-	if err := msg.DoubleAck(ctx); err != nil {
+	if err != nil {
+		log.Error("execution result not recorded before stopping; outcome held and job handed back", zap.Error(err))
+		_ = msg.NakWithDelay(handBackDelay(0))
+		return false
+	}
+	actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := msg.DoubleAck(actx); err != nil {
 		log.Warn("ack job", zap.Error(err))
 	}
 	log.Info("hook finished", zap.String("status", res.Status), zap.Int("exit_code", res.ExitCode), zap.Int64("duration_ms", res.DurationMillis))
+	return true
 }
+
+// publishResult publishes res once; publishing it again is safe, since the
+// result carries its de-duplication ID.
+func (w *Worker) publishResult(res *events.ExecutionResult) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := events.Publish(ctx, w.js, events.ExecutionResultSubject(res.AccountID, res.RunID),
+		events.TypeExecutionResult, "exec."+res.ExecutionID, res)
+	return err
+}
+
+// retryRecord holds res and publishes it again until that works or ctx
+// ends; it returns nil once res is recorded. err is the first failure.
+func (w *Worker) retryRecord(ctx context.Context, msg jetstream.Msg, res *events.ExecutionResult, err error, log *zap.Logger) error {
+	key := resultExecKey(res)
+	stored := w.holdOutcome(ctx, key, res, log)
+	stopBeat := w.heartbeat(msg, log)
+	defer stopBeat()
+	backoff := 100 * time.Millisecond
+	for tries := 1; ; tries++ {
+		kind := kindOf(err)
+		if kind == kindInvalid && (res.Stdout.Text != "" || res.Stderr.Text != "") {
+			// The stream refuses the message itself (too large): keep the
+			// outcome, drop the output.
+			res.Stdout.Text, res.Stderr.Text = "", ""
+			res.Stdout.Truncated, res.Stderr.Truncated = res.Stdout.TotalBytes > 0, res.Stderr.TotalBytes > 0
+			res.Error = strings.TrimPrefix(res.Error+"; output dropped: the result could not be recorded with it", "; ")
+			log.Warn("execution result refused; publishing it without its output", zap.Error(err))
+		} else {
+			log.Warn("publish execution result; holding the outcome and trying again",
+				zap.Int("tries", tries), zap.Stringer("kind", kind), zap.Duration("backoff", backoff), zap.Error(err))
+			select {
+			case <-ctx.Done():
+				if !stored {
+					w.holdOutcome(ctx, key, res, log) // a last chance to leave it to other workers
+				}
+				return fmt.Errorf("publish execution result (%d tries): %w", tries, err)
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+		if err = w.publishResult(res); err == nil {
+			w.forgetOutcome(ctx, key, stored)
+			return nil
+		}
+	}
+}
+
+// heldKey is where the outcome of an execution whose result could not be
+// published waits in the run-state bucket.
+func heldKey(execKey string) string { return "held." + execKey }
+
+// holdOutcome keeps res in memory and, best effort, in the run-state bucket,
+// where any worker that gets the job again finds it. It reports whether the
+// bucket has it.
+func (w *Worker) holdOutcome(ctx context.Context, key string, res *events.ExecutionResult, log *zap.Logger) (stored bool) {
+	w.heldMu.Lock()
+	if len(w.held) >= maxHeldOutcomes {
+		clear(w.held)
+	}
+	w.held[key] = res
+	w.heldMu.Unlock()
+	raw, err := json.Marshal(res)
+	if err == nil {
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_, err = w.runs.kv.Put(pctx, heldKey(key), raw)
+		cancel()
+	}
+	if err != nil {
+		log.Warn("store the held outcome in the run-state bucket; only this worker holds it", zap.Error(err))
+	}
+	return err == nil
+}
+
+// forgetOutcome drops the held outcome of key from memory and, when stored
+// is set or memory had it, from the run-state bucket.
+func (w *Worker) forgetOutcome(ctx context.Context, key string, stored bool) {
+	w.heldMu.Lock()
+	_, inMemory := w.held[key]
+	delete(w.held, key)
+	w.heldMu.Unlock()
+	if stored || inMemory {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := w.runs.kv.Purge(dctx, heldKey(key)); err != nil && kindOf(err) != kindNotFound {
+			w.log.Debug("drop held outcome", zap.String("key", key), zap.Error(err))
+		}
+	}
+}
+
+// heldOutcome returns the outcome of the job's execution held by a worker
+// that ran the hook but could not publish its result, if any: from memory,
+// or on a redelivery from the run-state bucket.
+func (w *Worker) heldOutcome(ctx context.Context, job *events.Job, delivered int) (*events.ExecutionResult, error) {
+	key := jobExecKey(job)
+	w.heldMu.Lock()
+	res, ok := w.held[key]
+	w.heldMu.Unlock()
+	if ok || delivered == 1 {
+		return res, nil
+	}
+	var stored events.ExecutionResult
+	if found, err := w.getState(ctx, heldKey(key), &stored); err != nil || !found {
+		return nil, err
+	}
+	return &stored, nil
+}
+
+// getState reads the run-state value at key into v. A value that does not
+// decode is taken as absent (found false, no error): only the worker writes
+// the keys it reads with it, and retrying would not mend one.
+func (w *Worker) getState(ctx context.Context, key string, v any) (found bool, err error) {
+	e, err := w.runs.kv.Get(ctx, key)
+	switch {
+	case err != nil && kindOf(err) == kindNotFound:
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("get %s: %w", key, err)
+	}
+	if err := json.Unmarshal(e.Value(), v); err != nil {
+		w.log.Warn("run-state value does not decode; taken as absent", zap.String("key", key), zap.Error(err))
+		return false, nil
+	}
+	return true, nil
+}
+
+// attempts returns the attempt a delivery of job is (one more than the
+// attempts started before) and how many earlier deliveries did not start
+// the hook (handed back, or their worker died before starting it).
+//
+// Attempts are counted from the started record each attempt writes before
+// running the hook, not from JetStream's delivery count: a write that is
+// lost under-counts (one more attempt than MaxAttempts), where counting
+// hand-backs would need a write exactly when the store fails, and a lost
+// one would fail a hook that never ran.
+func (w *Worker) attempts(ctx context.Context, job *events.Job, delivered int) (attempt, handBacks int, err error) {
+	if delivered == 1 {
+		return 1, 0, nil
+	}
+	var last ExecutionStart
+	if _, err := w.getState(ctx, jobStartedKey(job), &last); err != nil {
+		return 0, 0, err
+	}
+	return last.Attempt + 1, max(0, delivered-1-last.Attempt), nil
+}
+
+// handBack gives the job back to JetStream to be delivered again after a
+// delay that grows with the hand-backs so far. It uses no attempt.
+func (w *Worker) handBack(ctx context.Context, msg jetstream.Msg, handBacks int, what string, err error, log *zap.Logger) {
+	if ctx.Err() != nil {
+		_ = msg.Nak()
+		return
+	}
+	delay := handBackDelay(handBacks)
+	log.Warn("could not "+what+"; job handed back without using an attempt",
+		zap.Stringer("kind", kindOf(err)), zap.Duration("delay", delay), zap.Error(err))
+	if nerr := msg.NakWithDelay(delay); nerr != nil {
+		log.Warn("hand back job; it is redelivered when its ack deadline passes", zap.Error(nerr))
+	}
+}
+
+// stateUnavailable hands back a redelivered job whose state in the run-state
+// bucket cannot be read, until it has been delivered more often than any
+// job needs; then it records the job as failed, so that its stage does not
+// wait forever.
+func (w *Worker) stateUnavailable(ctx context.Context, msg jetstream.Msg, res *events.ExecutionResult, delivered int, what string, err error, log *zap.Logger) {
+	if delivered <= w.cfg.MaxAttempts+maxHandBacks || ctx.Err() != nil {
+		w.handBack(ctx, msg, delivered-1, what, err, log)
+		return
+	}
+	res.Error = fmt.Sprintf("gave up after %d deliveries: could not %s: %v", delivered, what, err)
+	w.finish(ctx, msg, res, log)
+}
+
+// handBackDelay is the delay of a job's n+1-th hand-back: 1s, doubling, at most 30s.
+func handBackDelay(n int) time.Duration { return min(time.Second<<min(n, 5), 30*time.Second) }
+
+const (
+	// maxHandBacks bounds the deliveries of a job that do not start its hook
+	// (about 8 minutes of an unavailable store at handBackDelay): past it,
+	// the job is recorded as failed rather than leaving its stage waiting.
+	maxHandBacks = 20
+	// maxHeldOutcomes bounds the outcomes a worker keeps in memory while
+	// their results cannot be published; past it the map starts over.
+	maxHeldOutcomes = 1024
+)
 
 // heartbeat tells JetStream the job is alive every AckWait/3 until stopped.
 // stop may be called more than once.
@@ -443,14 +685,21 @@ func (w *Worker) loadScript(ctx context.Context, job *events.Job) ([]byte, error
 	}
 	// Every content a source ever had is kept by checksum; the job names
 	// the one its hook version pins.
+	//
+	// Errors are classified by kindOf: only a definite answer (no such
+	// content, the source deleted, content that does not decode) fails the
+	// hook; the store being unavailable hands the job back.
 	src, err := w.store.Script(ctx, job.AccountID, job.SourceChecksum)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidKey) {
+	if k := kindOf(err); err != nil && (k == kindNotFound || k == kindInvalid) {
 		cur, cerr := w.store.Sources.Get(ctx, job.AccountID, job.SourceID)
-		if cerr != nil {
+		switch {
+		case cerr != nil && kindOf(cerr) == kindNotFound:
+			return nil, fmt.Errorf("hook source %s was deleted and no content with checksum %q is kept: %w", job.SourceID, job.SourceChecksum, cerr)
+		case cerr != nil:
 			return nil, fmt.Errorf("load hook source %s: %w", job.SourceID, cerr)
 		}
 		if got := cur.Value.Source.SourceMD5Checksum; got != job.SourceChecksum {
-			return nil, fmt.Errorf("hook source %s has no content with checksum %q (now %s)", job.SourceID, job.SourceChecksum, got)
+			return nil, permanent(fmt.Errorf("hook source %s has no content with checksum %q (now %s)", job.SourceID, job.SourceChecksum, got))
 		}
 		src, err = &cur.Value.Source, nil
 	}
@@ -459,7 +708,7 @@ func (w *Worker) loadScript(ctx context.Context, job *events.Job) ([]byte, error
 	}
 	script, err = src.Script()
 	if err != nil {
-		return nil, fmt.Errorf("hook source %s: %w", job.SourceID, err)
+		return nil, permanent(fmt.Errorf("hook source %s does not decode: %w", job.SourceID, err))
 	}
 	w.scriptsMu.Lock()
 	if len(w.scripts) >= maxCachedScripts {
