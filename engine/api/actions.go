@@ -18,7 +18,9 @@ type Actions interface {
 	Create(ctx context.Context, a driver.Action, by string) (*driver.Action, uint64, error)
 	Get(ctx context.Context, account, id string) (*driver.Action, uint64, error)
 	List(ctx context.Context, account, appID string, kind driver.Kind) ([]*driver.Action, error)
-	Delete(ctx context.Context, account, id string) error
+	// Delete removes a finished action at revision rev (0: any), as a
+	// compare-and-set.
+	Delete(ctx context.Context, account, id string, rev uint64) error
 }
 
 var _ Actions = (*driver.Driver)(nil)
@@ -135,7 +137,7 @@ func (s *Server) listActions(k actionKind) handlerFunc {
 		if p != nil {
 			return p
 		}
-		app, p := s.appScope(r)
+		app, p := s.appScope(r, false)
 		if p != nil {
 			return p
 		}
@@ -145,7 +147,7 @@ func (s *Server) listActions(k actionKind) handlerFunc {
 		}
 		list, err := acts.List(r.Context(), r.PathValue("account_id"), app, k.kind)
 		if err != nil {
-			return s.internal(r, err)
+			return s.errProblem(r, err, false)
 		}
 		items := make([]map[string]any, 0, len(list))
 		for _, a := range list {
@@ -162,7 +164,10 @@ func (s *Server) action(r *http.Request, k actionKind) (*driver.Action, uint64, 
 		return nil, 0, p
 	}
 	a, rev, err := acts.Get(r.Context(), r.PathValue("account_id"), r.PathValue("action_id"))
-	if err != nil || a.Kind != k.kind || a.AppID != r.PathValue("app_id") {
+	if err != nil {
+		return nil, 0, s.errProblem(r, err, true)
+	}
+	if a.Kind != k.kind || a.AppID != r.PathValue("app_id") {
 		return nil, 0, problem(1)
 	}
 	return a, rev, nil
@@ -190,7 +195,7 @@ func (s *Server) createAction(k actionKind) handlerFunc {
 			return p
 		}
 		account := r.PathValue("account_id")
-		app, p := s.appScope(r)
+		app, p := s.appScope(r, false)
 		if p != nil {
 			return p
 		}
@@ -207,37 +212,23 @@ func (s *Server) createAction(k actionKind) handlerFunc {
 		}
 		if body.SnapshotID != "" {
 			snap, _, err := acts.Get(r.Context(), account, body.SnapshotID)
+			if err != nil && !errors.Is(err, driver.ErrNotFound) {
+				return s.errProblem(r, err, false)
+			}
 			if err != nil || snap.Kind != driver.KindSnapshot || snap.AppID != app {
 				return problem(9).fields(Invalid{"snapshotID", "no snapshot of this app with this id"})
 			}
 		}
-		if body.Name != "" {
-			existing, err := acts.List(r.Context(), account, app, k.kind)
-			if err != nil {
-				return s.internal(r, err)
-			}
-			for _, e := range existing {
-				if e.Name == body.Name {
-					return problem(k.nameTaken).fields(Invalid{"name", "another " + string(k.kind) + " of this app has this name"})
-				}
-			}
-		}
+		// The driver reserves the name (compare-and-set, per app and kind).
 		a, rev, err := acts.Create(r.Context(), driver.Action{
 			Account: account, AppID: app, Name: body.Name, Kind: k.kind, SnapshotID: body.SnapshotID, BucketID: body.BucketID,
 			Metadata: store.Metadata{Labels: body.Metadata.labels()},
 		}, principalOf(r).ID)
-		var ve *driver.ValidationError
 		switch {
-		case errors.As(err, &ve):
-			var fields []Invalid
-			for _, f := range ve.Fields {
-				fields = append(fields, Invalid{f.Field, f.Reason})
-			}
-			p := problem(8).fields(fields...)
-			p.SchemaValidationFailure = describe(fields)
-			return p
+		case errors.Is(err, driver.ErrNameTaken):
+			return problem(k.nameTaken).fields(Invalid{"name", "another " + string(k.kind) + " of this app has this name"})
 		case err != nil:
-			return s.internal(r, err)
+			return s.errProblem(r, err, false)
 		}
 		created(w, r, a.ID, rev, k.mediaType, actionView(k, a, body.Version))
 		return nil
@@ -250,17 +241,14 @@ func (s *Server) deleteAction(k actionKind) handlerFunc {
 		if p != nil {
 			return p
 		}
-		if _, p := ifMatch(r, rev); p != nil {
+		rev, p = ifMatch(r, rev)
+		if p != nil {
 			return p
 		}
-		err := s.cfg.Actions.Delete(r.Context(), a.Account, a.ID)
-		switch {
-		case errors.Is(err, driver.ErrRunning):
-			return problem(164)
-		case errors.Is(err, driver.ErrNotFound):
-			return problem(1)
-		case err != nil:
-			return s.internal(r, err)
+		// A compare-and-set at the revision read: an action that moves
+		// meanwhile is not deleted (412/38).
+		if err := s.cfg.Actions.Delete(r.Context(), a.Account, a.ID, rev); err != nil {
+			return s.errProblem(r, err, true)
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil

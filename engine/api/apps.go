@@ -187,7 +187,7 @@ func (s *Server) listAppsV1(w http.ResponseWriter, r *http.Request) *Problem {
 func (s *Server) getAppV1(w http.ResponseWriter, r *http.Request) *Problem {
 	e, err := s.store.Apps.Get(r.Context(), r.PathValue("account_id"), r.PathValue("app_id"))
 	if err != nil {
-		return s.errProblem(r, err, false)
+		return s.errProblem(r, err, true)
 	}
 	version, p := resourceVersion(r, "", appV1Versions)
 	if p != nil {

@@ -114,7 +114,10 @@ func (s *Server) appV2View(a *store.App, version string) map[string]any {
 // of the other kind (a static app on k8s/v2/apps, an app 2.x on k8s/v1/apps).
 func (s *Server) appOfKind(r *http.Request, discovered bool) (*store.Entry[store.App], *Problem) {
 	e, err := s.store.Apps.Get(r.Context(), r.PathValue("account_id"), r.PathValue("app_id"))
-	if err != nil || e.Value.Discovered() != discovered {
+	if err != nil {
+		return nil, s.errProblem(r, err, true)
+	}
+	if e.Value.Discovered() != discovered {
 		return nil, problem(1)
 	}
 	return e, nil

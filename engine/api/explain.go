@@ -61,7 +61,7 @@ func (s *Server) explainApp(w http.ResponseWriter, r *http.Request) *Problem {
 	// explained too.
 	if s.cfg.SyncIndex != nil {
 		if err := s.cfg.SyncIndex(r.Context()); err != nil {
-			return s.internal(r, err)
+			return s.errProblem(r, err, true)
 		}
 	}
 	hooks := s.cfg.Matcher.Explain(account, appID, action, stage, containers)

@@ -44,21 +44,22 @@ func (s *Server) hookView(r *http.Request, account string, rec *store.HookRecord
 }
 
 // appScope is the app_id of an app-scoped path ("" on core paths). The app
-// must exist there.
-func (s *Server) appScope(r *http.Request) (string, *Problem) {
+// must exist there: when it does not, the path's resource (item) or
+// collection is not found.
+func (s *Server) appScope(r *http.Request, item bool) (string, *Problem) {
 	app := r.PathValue("app_id")
 	if app == "" {
 		return "", nil
 	}
 	if _, err := s.store.Apps.Get(r.Context(), r.PathValue("account_id"), app); err != nil {
-		return "", problem(2)
+		return "", s.errProblem(r, err, item)
 	}
 	return app, nil
 }
 
 func (s *Server) listHooks(w http.ResponseWriter, r *http.Request) *Problem {
 	account := r.PathValue("account_id")
-	app, p := s.appScope(r)
+	app, p := s.appScope(r, false)
 	if p != nil {
 		return p
 	}
@@ -83,12 +84,15 @@ func (s *Server) listHooks(w http.ResponseWriter, r *http.Request) *Problem {
 
 func (s *Server) getHook(w http.ResponseWriter, r *http.Request) *Problem {
 	account := r.PathValue("account_id")
-	app, p := s.appScope(r)
+	app, p := s.appScope(r, true)
 	if p != nil {
-		return problem(1)
+		return p
 	}
 	e, err := s.store.Hooks.Get(r.Context(), account, r.PathValue("hook_id"))
-	if err != nil || (app != "" && e.Value.Hook.AppID != app) {
+	if err != nil {
+		return s.errProblem(r, err, true)
+	}
+	if app != "" && e.Value.Hook.AppID != app {
 		return problem(1)
 	}
 	version, p := resourceVersion(r, "", hookVersions)
@@ -101,7 +105,7 @@ func (s *Server) getHook(w http.ResponseWriter, r *http.Request) *Problem {
 
 func (s *Server) createHook(w http.ResponseWriter, r *http.Request) *Problem {
 	account := r.PathValue("account_id")
-	app, p := s.appScope(r)
+	app, p := s.appScope(r, false)
 	if p != nil {
 		return p
 	}
@@ -135,13 +139,16 @@ func (s *Server) createHook(w http.ResponseWriter, r *http.Request) *Problem {
 
 func (s *Server) updateHook(w http.ResponseWriter, r *http.Request) *Problem {
 	account := r.PathValue("account_id")
-	app, p := s.appScope(r)
+	app, p := s.appScope(r, true)
 	if p != nil {
-		return problem(1)
+		return p
 	}
 	id := r.PathValue("hook_id")
 	old, err := s.store.Hooks.Get(r.Context(), account, id)
-	if err != nil || (app != "" && old.Value.Hook.AppID != app) {
+	if err != nil {
+		return s.errProblem(r, err, true)
+	}
+	if app != "" && old.Value.Hook.AppID != app {
 		return problem(1)
 	}
 	raw, rev, p := s.readUpdate(w, r, old.Revision)
@@ -174,12 +181,15 @@ func (s *Server) updateHook(w http.ResponseWriter, r *http.Request) *Problem {
 
 func (s *Server) deleteHook(w http.ResponseWriter, r *http.Request) *Problem {
 	account := r.PathValue("account_id")
-	app, p := s.appScope(r)
+	app, p := s.appScope(r, true)
 	if p != nil {
-		return problem(1)
+		return p
 	}
 	old, err := s.store.Hooks.Get(r.Context(), account, r.PathValue("hook_id"))
-	if err != nil || (app != "" && old.Value.Hook.AppID != app) {
+	if err != nil {
+		return s.errProblem(r, err, true)
+	}
+	if app != "" && old.Value.Hook.AppID != app {
 		return problem(1)
 	}
 	rev, p := ifMatch(r, old.Revision)

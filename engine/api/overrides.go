@@ -61,14 +61,17 @@ func overrideView(o *store.Override) map[string]any {
 // override reads an override of the path's app.
 func (s *Server) override(r *http.Request) (*store.Entry[store.Override], *Problem) {
 	e, err := s.store.Overrides.Get(r.Context(), r.PathValue("account_id"), r.PathValue("override_id"))
-	if err != nil || e.Value.AppID != r.PathValue("app_id") {
+	if err != nil {
+		return nil, s.errProblem(r, err, true)
+	}
+	if e.Value.AppID != r.PathValue("app_id") {
 		return nil, problem(1)
 	}
 	return e, nil
 }
 
 func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request) *Problem {
-	app, p := s.appScope(r)
+	app, p := s.appScope(r, false)
 	if p != nil {
 		return p
 	}
@@ -101,7 +104,7 @@ func (s *Server) getOverride(w http.ResponseWriter, r *http.Request) *Problem {
 }
 
 func (s *Server) createOverride(w http.ResponseWriter, r *http.Request) *Problem {
-	app, p := s.appScope(r)
+	app, p := s.appScope(r, false)
 	if p != nil {
 		return p
 	}

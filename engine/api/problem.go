@@ -28,6 +28,8 @@ type Problem struct {
 
 	number int
 	status int
+	// retryAfter, when positive, is sent as the Retry-After header (seconds).
+	retryAfter int
 }
 
 // problemDef is one row of Astra's problem catalogue.
@@ -100,6 +102,9 @@ func (p *Problem) write(w http.ResponseWriter, r *http.Request) {
 		rc.problem = p
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if p.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.retryAfter))
+	}
 	w.WriteHeader(p.status)
 	_ = json.NewEncoder(w).Encode(p)
 }

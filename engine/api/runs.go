@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -42,7 +41,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) *Problem {
 	}
 	list, err := runs.Runs(r.Context(), r.PathValue("account_id"), 0)
 	if err != nil {
-		return s.internal(r, err)
+		return s.errProblem(r, err, false)
 	}
 	slices.SortFunc(list, func(a, b engine.RunSummary) int { return strings.Compare(a.RunID, b.RunID) })
 	items := make([]map[string]any, 0, len(list))
@@ -62,11 +61,8 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	v, err := runs.Run(r.Context(), r.PathValue("account_id"), r.PathValue("run_id"))
-	switch {
-	case errors.Is(err, engine.ErrRunNotFound):
-		return problem(1)
-	case err != nil:
-		return s.internal(r, err)
+	if err != nil {
+		return s.errProblem(r, err, true)
 	}
 	m := toMap(v)
 	m["type"], m["version"], m["id"] = runMediaType, runVersion, v.RunID

@@ -16,7 +16,9 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/hookshot-dev/hookshot/engine"
 	"github.com/hookshot-dev/hookshot/engine/cluster"
+	"github.com/hookshot-dev/hookshot/engine/driver"
 	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/executor"
@@ -296,20 +298,25 @@ func ifMatch(r *http.Request, current uint64) (uint64, *Problem) {
 	return 0, problem(38)
 }
 
-// storeProblem maps a store error to its problem; nil for unknown errors.
+// storeProblem maps an error of the store, the driver or the run state to
+// its problem by kind; nil for errors of no known kind.
 func storeProblem(err error, item bool) *Problem {
 	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalidKey):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalidKey),
+		errors.Is(err, driver.ErrNotFound), errors.Is(err, engine.ErrRunNotFound):
 		if item {
 			return problem(1)
 		}
 		return problem(2)
-	case errors.Is(err, store.ErrNameTaken):
+	case errors.Is(err, store.ErrNameTaken), errors.Is(err, driver.ErrNameTaken):
 		return problem(10).fields(Invalid{"name", "another resource of the account has this name"})
-	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrExists):
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrExists),
+		errors.Is(err, driver.ErrConflict), errors.Is(err, driver.ErrExists):
 		return problem(38)
 	case errors.Is(err, store.ErrReferenced):
 		return problem(72)
+	case errors.Is(err, driver.ErrRunning):
+		return problem(164)
 	}
 	return nil
 }
@@ -320,13 +327,20 @@ func (s *Server) internal(r *http.Request, err error) *Problem {
 	return problem(34)
 }
 
-// errProblem turns any error of a handler's store call into a problem.
+// errProblem turns any error of a handler's store, driver or run call into
+// a problem, deciding from the error's kind: invalid (400), not found (404,
+// item or collection), a conflict (409, 412), storage unreachable (503 with
+// Retry-After), anything else 500, logged with the correlation ID. Every
+// handler's storage errors go through it.
 func (s *Server) errProblem(r *http.Request, err error, item bool) *Problem {
 	if p := validationProblem(err); p != nil {
 		return p
 	}
 	if p := storeProblem(err, item); p != nil {
 		return p
+	}
+	if unavailable(err) {
+		return s.unavailableProblem(r, err)
 	}
 	return s.internal(r, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, err))
 }
@@ -338,7 +352,13 @@ func validationProblem(err error) *Problem {
 	extendedOnly := true
 	var me *matcher.ValidationError
 	var xe *executor.ValidationError
+	var de *driver.ValidationError
 	switch {
+	case errors.As(err, &de):
+		for _, f := range de.Fields {
+			fields = append(fields, Invalid{f.Field, f.Reason})
+		}
+		extendedOnly = false
 	case errors.As(err, &me):
 		for _, f := range me.Fields {
 			fields = append(fields, Invalid{f.Field, f.Reason})

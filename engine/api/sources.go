@@ -45,7 +45,7 @@ func (s *Server) listSources(w http.ResponseWriter, r *http.Request) *Problem {
 func (s *Server) getSource(w http.ResponseWriter, r *http.Request) *Problem {
 	e, err := s.store.Sources.Get(r.Context(), r.PathValue("account_id"), r.PathValue("source_id"))
 	if err != nil {
-		return problem(1)
+		return s.errProblem(r, err, true)
 	}
 	version, p := resourceVersion(r, "", sourceVersions)
 	if p != nil {
@@ -92,7 +92,7 @@ func (s *Server) updateSource(w http.ResponseWriter, r *http.Request) *Problem {
 	account, id := r.PathValue("account_id"), r.PathValue("source_id")
 	old, err := s.store.Sources.Get(r.Context(), account, id)
 	if err != nil {
-		return problem(1)
+		return s.errProblem(r, err, true)
 	}
 	raw, rev, p := s.readUpdate(w, r, old.Revision)
 	if p != nil {
@@ -125,7 +125,7 @@ func (s *Server) deleteSource(w http.ResponseWriter, r *http.Request) *Problem {
 	account := r.PathValue("account_id")
 	old, err := s.store.Sources.Get(r.Context(), account, r.PathValue("source_id"))
 	if err != nil {
-		return problem(1)
+		return s.errProblem(r, err, true)
 	}
 	rev, p := ifMatch(r, old.Revision)
 	if p != nil {

@@ -27,14 +27,14 @@ func TestDeleteRefusesUnfinishedAction(t *testing.T) {
 	app := h.app(hk{name: "thaw", action: "snapshot", stage: "post"})
 	id := h.create(d, driver.Action{AppID: app, Kind: driver.KindSnapshot}).ID
 	receive(t, "perform started", entered)
-	if err := d.Delete(h.ctx, account, id); !errors.Is(err, driver.ErrRunning) {
+	if err := d.Delete(h.ctx, account, id, 0); !errors.Is(err, driver.ErrRunning) {
 		t.Fatalf("delete of a running action: %v, want ErrRunning", err)
 	}
 	close(gate)
 	if a := h.wait(d, id); a.State != driver.StateCompleted {
 		t.Fatalf("action %+v", a)
 	}
-	if err := d.Delete(h.ctx, account, id); err != nil {
+	if err := d.Delete(h.ctx, account, id, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := d.Get(h.ctx, account, id); !errors.Is(err, driver.ErrNotFound) {
@@ -43,7 +43,7 @@ func TestDeleteRefusesUnfinishedAction(t *testing.T) {
 	if _, err := d.Wait(h.ctx, account, id); !errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("wait after delete: %v", err)
 	}
-	if err := d.Delete(h.ctx, account, id); !errors.Is(err, driver.ErrNotFound) {
+	if err := d.Delete(h.ctx, account, id, 0); !errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("second delete: %v", err)
 	}
 	if as, err := d.List(h.ctx, account, app, ""); err != nil || len(as) != 0 {
@@ -157,7 +157,7 @@ func TestCreateValidatesAndRefusesTakenID(t *testing.T) {
 	if _, err := d.Wait(ctx, account, "fixed-id"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("wait for an undriven action: %v", err)
 	}
-	if err := d.Delete(h.ctx, account, "fixed-id"); !errors.Is(err, driver.ErrRunning) || !strings.Contains(err.Error(), "pending") {
+	if err := d.Delete(h.ctx, account, "fixed-id", 0); !errors.Is(err, driver.ErrRunning) || !strings.Contains(err.Error(), "pending") {
 		t.Errorf("delete of a pending action: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hookshot-dev/hookshot/engine/metrics"
+	"github.com/hookshot-dev/hookshot/engine/store"
 )
 
 // Performer takes the data-protection action itself: the snapshot, the
@@ -74,7 +75,19 @@ type Config struct {
 	// Owner names this driver in leases and logs; it must differ between
 	// drivers. Defaults to host:pid:<random>.
 	Owner string
+	// Names reserves action names: one action of a kind per name and app.
+	// Defaults to the store on JS (store.Open), whose names bucket hooks
+	// and sources reserve their names in.
+	Names Names
 }
+
+// Names reserves and releases names with compare-and-set (store.Store).
+type Names interface {
+	ReserveName(ctx context.Context, kind, account, name, id string, live store.Live) (taken bool, err error)
+	ReleaseName(ctx context.Context, kind, account, name, id string)
+}
+
+var _ Names = (*store.Store)(nil)
 
 func (c Config) withDefaults() Config {
 	c.Logger = cmp.Or(c.Logger, zap.NewNop())

@@ -47,6 +47,13 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("driver: open bucket %s (is it provisioned?): %w", events.BucketActions, err)
 	}
+	if cfg.Names == nil {
+		st, err := store.Open(ctx, cfg.JS)
+		if err != nil {
+			return nil, fmt.Errorf("driver: names: %w", err)
+		}
+		cfg.Names = st
+	}
 	return &Driver{
 		cfg: cfg, log: cfg.Logger.With(zap.String("driver", cfg.Owner)), js: cfg.JS, kv: kv,
 		running: map[string]struct{}{}, cooling: map[string]time.Time{}, wake: make(chan struct{}, 1),
@@ -121,8 +128,18 @@ func (d *Driver) Stop(ctx context.Context) error {
 // Any started driver on the same NATS picks the action up, usually this one.
 func (d *Driver) Create(ctx context.Context, a Action, by string) (*Action, uint64, error) {
 	now := time.Now().UTC()
+	named := a.Name != ""
 	if err := a.prepare(now); err != nil {
 		return nil, 0, err
+	}
+	taken, err := d.reserveName(ctx, &a, named)
+	if err != nil {
+		return nil, 0, err
+	}
+	release := func() {
+		if taken {
+			d.cfg.Names.ReleaseName(context.WithoutCancel(ctx), nameKind(a.Kind), a.Account, nameInApp(&a), a.ID)
+		}
 	}
 	ts := store.Timestamp(now)
 	a.Metadata.CreationTimestamp, a.Metadata.ModificationTimestamp, a.Metadata.CreatedBy = ts, ts, by
@@ -136,13 +153,16 @@ func (d *Driver) Create(ctx context.Context, a Action, by string) (*Action, uint
 	a.Created, a.Updated = now, now
 	raw, err := json.Marshal(&a)
 	if err != nil {
+		release()
 		return nil, 0, fmt.Errorf("driver: encode action %s: %w", a.ID, err)
 	}
 	rev, err := d.kv.Create(ctx, key(a.Account, a.ID), raw)
 	if errors.Is(err, jetstream.ErrKeyExists) {
+		release()
 		return nil, 0, fmt.Errorf("action %s: %w", a.ID, ErrExists)
 	}
 	if err != nil {
+		release()
 		return nil, 0, fmt.Errorf("driver: create action %s: %w", a.ID, err)
 	}
 	d.log.Info("action created", zap.String("action_id", a.ID), zap.String("app_id", a.AppID),
@@ -213,22 +233,28 @@ func (d *Driver) CountByState(ctx context.Context) (map[string]int, error) {
 	return out, nil
 }
 
-// Delete removes a terminal action. A pending or running one is refused
-// with ErrRunning: its post stages are still owed.
-func (d *Driver) Delete(ctx context.Context, account, id string) error {
-	a, rev, err := d.Get(ctx, account, id)
+// Delete removes a terminal action at revision rev (0: the one it reads),
+// as a compare-and-set: ErrConflict when the action is at another revision
+// or moves before the delete. A pending or running one is refused with
+// ErrRunning: its post stages are still owed. Its name is free again after.
+func (d *Driver) Delete(ctx context.Context, account, id string, rev uint64) error {
+	a, cur, err := d.Get(ctx, account, id)
 	if err != nil {
 		return err
+	}
+	if rev != 0 && rev != cur {
+		return fmt.Errorf("action %s is at revision %d, not %d: %w", id, cur, rev, ErrConflict)
 	}
 	if !a.Terminal() {
 		return fmt.Errorf("action %s is %s: %w", id, a.State, ErrRunning)
 	}
-	if err := d.kv.Delete(ctx, key(account, id), jetstream.LastRevision(rev)); err != nil {
+	if err := d.kv.Delete(ctx, key(account, id), jetstream.LastRevision(cur)); err != nil {
 		if isRevisionMismatch(err) {
 			return fmt.Errorf("action %s: %w", id, ErrConflict)
 		}
 		return fmt.Errorf("driver: delete action %s: %w", id, err)
 	}
+	d.cfg.Names.ReleaseName(ctx, nameKind(a.Kind), account, nameInApp(a), id)
 	return nil
 }
 

@@ -17,6 +17,9 @@ var (
 	// ErrConflict is returned when the stored action moved under a
 	// compare-and-set write that is not the driver's own (Delete).
 	ErrConflict = errors.New("driver: action revision conflict")
+	// ErrNameTaken is returned by Create when another action of the same
+	// kind and app has the name.
+	ErrNameTaken = errors.New("driver: action name already in use")
 	// ErrInvalidAction is matched (errors.Is) by every *ValidationError.
 	ErrInvalidAction = errors.New("driver: invalid action")
 

@@ -670,6 +670,20 @@ func nameKey(kind, account, name string) string {
 // call made the reservation (and so may undo it), false when id already held
 // it.
 func (s *Store) reserveName(ctx context.Context, kind, account, name, id string) (taken bool, err error) {
+	return s.reserve(ctx, kind, account, name, id, func(ctx context.Context, owner string) (bool, error) {
+		return s.exists(ctx, kind, account, owner)
+	})
+}
+
+// reservationGrace is how long a fresh reservation counts as held even
+// though its owner does not exist yet: its writer is storing it right now.
+const reservationGrace = 10 * time.Second
+
+// reserve is reserveName with live telling whether a reservation's owner
+// still exists. A reservation younger than reservationGrace is never taken
+// over: otherwise a concurrent create that finds the name reserved but its
+// owner not yet stored would take the name too.
+func (s *Store) reserve(ctx context.Context, kind, account, name, id string, live func(ctx context.Context, owner string) (bool, error)) (taken bool, err error) {
 	key := nameKey(kind, account, name)
 	for {
 		_, err := s.names.Create(ctx, key, []byte(id))
@@ -690,7 +704,10 @@ func (s *Store) reserveName(ctx context.Context, kind, account, name, id string)
 		if owner == id {
 			return false, nil
 		}
-		if live, err := s.exists(ctx, kind, account, owner); err != nil || live {
+		if time.Since(e.Created()) < reservationGrace {
+			return false, fmt.Errorf("%s name %q is being taken by %s: %w", kind, name, owner, ErrNameTaken)
+		}
+		if alive, err := live(ctx, owner); err != nil || alive {
 			if err != nil {
 				return false, err
 			}
