@@ -52,7 +52,7 @@ func (e *Engine) recordResult(ctx context.Context, r *events.ExecutionResult, lo
 	} else if stored.Attempt != r.Attempt {
 		log.Info("duplicate execution result ignored", zap.Int("attempt", r.Attempt), zap.Int("recorded_attempt", stored.Attempt))
 	}
-	key := events.StageKey(r.RunID, r.Action, r.Stage)
+	key := events.StageKey(r.AccountID, r.RunID, r.Action, r.Stage)
 	rec, err := e.stageRecord(ctx, key)
 	if err != nil {
 		return err

@@ -98,26 +98,31 @@ func stopWithin(t *testing.T, stop func(context.Context) error) {
 	_ = stop(ctx)
 }
 
-// source stores a script and returns its id.
-func (h *harness) source(name, script string) string {
+// source stores a script in account and returns its id.
+func (h *harness) source(name, script string) string { return h.sourceIn(account, name, script) }
+
+func (h *harness) sourceIn(acct, name, script string) string {
 	h.t.Helper()
-	rec, err := h.store.SaveSource(h.ctx, account, *executor.NewScriptSource(name, []byte(script)), "test")
+	rec, err := h.store.SaveSource(h.ctx, acct, *executor.NewScriptSource(name, []byte(script)), "test")
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return rec.Source.ID
 }
 
-// hook stores an execution hook and waits until the engine's index has it.
-func (h *harness) hook(hk matcher.ExecutionHook) string {
+// hook stores an execution hook in account and waits until the engine's
+// index has it.
+func (h *harness) hook(hk matcher.ExecutionHook) string { return h.hookIn(account, hk) }
+
+func (h *harness) hookIn(acct string, hk matcher.ExecutionHook) string {
 	h.t.Helper()
 	hk.Type, hk.Version, hk.HookType = matcher.MediaType, "1.3", "custom"
-	rec, err := h.store.SaveHook(h.ctx, account, hk, "test")
+	rec, err := h.store.SaveHook(h.ctx, acct, hk, "test")
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	waitFor(h.t, "hook indexed", func() bool {
-		got, ok := h.engine.Index().Get(account, rec.Hook.ID)
+		got, ok := h.engine.Index().Get(acct, rec.Hook.ID)
 		return ok && got.Enabled == rec.Hook.Enabled && got.HookSourceID == rec.Hook.HookSourceID
 	})
 	return rec.Hook.ID

@@ -17,13 +17,15 @@ import (
 )
 
 // executionNamespace makes execution IDs deterministic: the same hook in the
-// same container of the same stage of the same run always has the same ID,
-// which is the job's Nats-Msg-Id.
+// same container of the same stage of the same run of the same account
+// always has the same ID, which is the job's Nats-Msg-Id.
 var executionNamespace = uuid.MustParse("0b3a6f57-8a3c-4bb4-9f0e-5d1f1f8f2c11")
 
-// ExecutionID is the deterministic ID of one hook in one container of a stage.
-func ExecutionID(runID, action, stage, hookID string, c events.Container) string {
-	return uuid.NewSHA1(executionNamespace, []byte(events.StageKey(runID, action, stage)+"\x00"+hookID+"\x00"+c.Key())).String()
+// ExecutionID is the deterministic ID of one hook in one container of a
+// stage. Two accounts that use the same run ID get different IDs, so their
+// jobs and execution results are not de-duplicated against each other.
+func ExecutionID(account, runID, action, stage, hookID string, c events.Container) string {
+	return uuid.NewSHA1(executionNamespace, []byte(events.StageKey(account, runID, action, stage)+"\x00"+hookID+"\x00"+c.Key())).String()
 }
 
 func (e *Engine) handleLifecycle(ctx context.Context) func(jetstream.Msg) {
@@ -92,14 +94,14 @@ func (e *Engine) startStage(ctx context.Context, ev *events.LifecycleEvent, log 
 
 	if ev.Stage == events.StagePost {
 		// The promise is kept: the post stage is underway.
-		if err := e.runs.kv.Delete(ctx, pairKey(ev.RunID, ev.Action)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		if err := e.runs.kv.Delete(ctx, pairKey(ev.AccountID, ev.RunID, ev.Action)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 			return fmt.Errorf("clear pairing: %w", err)
 		}
 	} else if len(jobs) > 0 && e.cfg.PairingTimeout > 0 && events.ValidActionStage(ev.Action, events.StagePost) {
 		post := rec.Event
 		post.Stage = events.StagePost
 		p := pairing{Post: post, Deadline: time.Now().Add(e.cfg.PairingTimeout).UTC()}
-		if _, err := e.runs.create(ctx, pairKey(ev.RunID, ev.Action), &p); err != nil {
+		if _, err := e.runs.create(ctx, pairKey(ev.AccountID, ev.RunID, ev.Action), &p); err != nil {
 			return err
 		}
 	}
@@ -192,7 +194,7 @@ func (e *Engine) plan(ctx context.Context, ev *events.LifecycleEvent) (*StageRec
 		}
 		for _, c := range m.Containers {
 			job := events.Job{
-				ExecutionID: ExecutionID(ev.RunID, ev.Action, ev.Stage, m.Hook.ID, c),
+				ExecutionID: ExecutionID(ev.AccountID, ev.RunID, ev.Action, ev.Stage, m.Hook.ID, c),
 				RunID:       ev.RunID, AccountID: ev.AccountID, AppID: ev.AppID, Action: ev.Action, Stage: ev.Stage,
 				HookID: m.Hook.ID, HookName: m.Hook.Name, HookVersion: version.Version, SourceID: m.Hook.HookSourceID, SourceChecksum: sum,
 				Arguments: m.Hook.Arguments, TimeoutSeconds: int(m.Hook.Timeout() / time.Second),

@@ -79,25 +79,32 @@ type pairing struct {
 	Deadline time.Time             `json:"deadline"`
 }
 
-// runs is the run-state bucket. Keys:
+// runs is the run-state bucket. Keys (<stage> is events.StageKey,
+// <account>.<run>.<action>.<stage>: run IDs are unique only within an
+// account):
 //
-//	stage.<run>.<action>.<stage>          StageRecord
-//	exec.<run>.<action>.<stage>.<execID>  ExecutionResult (first final result wins)
-//	result.<run>.<action>.<stage>         StageResult (first wins)
-//	done.<run>.<action>.<stage>           progress bitmap
-//	started.<run>.<action>.<stage>.<execID>  ExecutionStart (latest attempt)
-//	pair.<run>.<action>                   pairing
+//	stage.<stage>                StageRecord
+//	exec.<stage>.<execID>        ExecutionResult (first final result wins)
+//	result.<stage>               StageResult (first wins)
+//	done.<stage>                 progress bitmap
+//	started.<stage>.<execID>     ExecutionStart (latest attempt)
+//	pair.<account>.<run>.<action>  pairing
+//
+// The account leads, so <kind>.<account>.> is every key of one kind of an
+// account and <kind>.<account>.<run>.> every key of one run.
 type runs struct{ kv jetstream.KeyValue }
 
 func stageKey(k string) string            { return "stage." + k }
 func resultKey(k string) string           { return "result." + k }
-func pairKey(run, action string) string   { return "pair." + run + "." + action }
 func execKey(stage, execID string) string { return "exec." + stage + "." + execID }
+func pairKey(account, run, action string) string {
+	return "pair." + account + "." + run + "." + action
+}
 func jobExecKey(j *events.Job) string {
-	return execKey(events.StageKey(j.RunID, j.Action, j.Stage), j.ExecutionID)
+	return execKey(events.StageKey(j.AccountID, j.RunID, j.Action, j.Stage), j.ExecutionID)
 }
 func resultExecKey(r *events.ExecutionResult) string {
-	return execKey(events.StageKey(r.RunID, r.Action, r.Stage), r.ExecutionID)
+	return execKey(events.StageKey(r.AccountID, r.RunID, r.Action, r.Stage), r.ExecutionID)
 }
 
 // get decodes the value at key into v; found is false when there is none.

@@ -30,7 +30,7 @@ const (
 )
 
 // ExecutionStart is what a worker records in the runs bucket, under
-// started.<run>.<action>.<stage>.<execID>, right before it runs a hook. A
+// started.<account>.<run>.<action>.<stage>.<execID>, right before it runs a hook. A
 // redelivery overwrites it with the later attempt.
 type ExecutionStart struct {
 	Attempt int       `json:"attempt"`
@@ -40,7 +40,7 @@ type ExecutionStart struct {
 
 func startedKey(stage, execID string) string { return "started." + stage + "." + execID }
 func jobStartedKey(j *events.Job) string {
-	return startedKey(events.StageKey(j.RunID, j.Action, j.Stage), j.ExecutionID)
+	return startedKey(events.StageKey(j.AccountID, j.RunID, j.Action, j.Stage), j.ExecutionID)
 }
 
 // RunView is everything the engine recorded about one run: its stages in the
@@ -128,7 +128,8 @@ func (e *Engine) Run(ctx context.Context, account, runID string) (*RunView, erro
 	if !events.ValidToken(account) || !events.ValidToken(runID) {
 		return nil, fmt.Errorf("engine: run %q: %w", runID, ErrRunNotFound)
 	}
-	entries, err := e.runs.scan(ctx, "stage."+runID+".>", "result."+runID+".>", "exec."+runID+".>", "started."+runID+".>")
+	run := account + "." + runID + ".>"
+	entries, err := e.runs.scan(ctx, "stage."+run, "result."+run, "exec."+run, "started."+run)
 	if err != nil {
 		return nil, fmt.Errorf("engine: read run %s: %w", runID, err)
 	}
@@ -168,15 +169,15 @@ func (e *Engine) Run(ctx context.Context, account, runID string) (*RunView, erro
 // Runs lists the runs of account, newest first by plan time, at most limit
 // of them (all when limit ≤ 0).
 //
-// It reads every stage plan and stage result in the runs bucket, of every
-// account (the keys do not carry the account): O(stages kept), bounded by
-// the bucket's TTL (events.ProvisionConfig.HistoryMaxAge). Fine for an
-// operator's list, not for a hot path.
+// It reads every stage plan and stage result of the account in the runs
+// bucket (the keys lead with the account): O(the account's stages kept),
+// bounded by the bucket's TTL (events.ProvisionConfig.HistoryMaxAge). Fine
+// for an operator's list, not for a hot path.
 func (e *Engine) Runs(ctx context.Context, account string, limit int) ([]RunSummary, error) {
 	if !events.ValidToken(account) {
 		return []RunSummary{}, nil
 	}
-	entries, err := e.runs.scan(ctx, "stage.>", "result.>")
+	entries, err := e.runs.scan(ctx, "stage."+account+".>", "result."+account+".>")
 	if err != nil {
 		return nil, fmt.Errorf("engine: list runs: %w", err)
 	}

@@ -154,6 +154,13 @@ func TestProvisionIdempotentAndDedup(t *testing.T) {
 	if info.State.Msgs != 1 {
 		t.Fatalf("lifecycle stream holds %d messages, want 1", info.State.Msgs)
 	}
+	// Run IDs are unique only within an account: another account's run of
+	// the same ID is not a duplicate.
+	other := *ev
+	other.AccountID = "acct-b"
+	if ack, err := events.PublishLifecycle(ctx, env.JS, &other); err != nil || ack.Duplicate {
+		t.Fatalf("same run of another account: ack %+v, err %v", ack, err)
+	}
 	msg, err := s.GetMsg(ctx, first.Sequence)
 	if err != nil {
 		t.Fatal(err)

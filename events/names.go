@@ -111,12 +111,16 @@ func StageResultSubject(account, runID string) string {
 }
 
 // LifecycleMsgID is the de-duplication ID of a lifecycle event: publishing the
-// same stage of the same run twice is dropped by JetStream.
-func LifecycleMsgID(runID, action, stage string) string {
-	return "lifecycle." + runID + "." + action + "." + stage
+// same stage of the same run of the same account twice is dropped by
+// JetStream. Two accounts may use the same run ID.
+func LifecycleMsgID(account, runID, action, stage string) string {
+	return "lifecycle." + StageKey(account, runID, action, stage)
 }
 
-// StageKey names one stage of one run, in KV keys and message IDs.
-func StageKey(runID, action, stage string) string {
-	return runID + "." + action + "." + stage
+// StageKey names one stage of one run of one account, in KV keys and message
+// IDs: <account>.<run>.<action>.<stage>. Run IDs are chosen by controllers,
+// so only the account makes them unique. The account comes first so that
+// the keys of one account are one filter (<kind>.<account>.>).
+func StageKey(account, runID, action, stage string) string {
+	return account + "." + runID + "." + action + "." + stage
 }

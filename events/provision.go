@@ -187,5 +187,5 @@ func PublishLifecycle(ctx context.Context, js jetstream.JetStream, ev *Lifecycle
 		return nil, err
 	}
 	return Publish(ctx, js, LifecycleSubject(ev.AccountID, ev.AppID, ev.Action, ev.Stage),
-		TypeLifecycle, LifecycleMsgID(ev.RunID, ev.Action, ev.Stage), ev)
+		TypeLifecycle, LifecycleMsgID(ev.AccountID, ev.RunID, ev.Action, ev.Stage), ev)
 }

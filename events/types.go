@@ -57,8 +57,8 @@ type LifecycleEvent struct {
 	Containers []Container `json:"containers,omitempty"`
 }
 
-// StageKey names the stage this event asks for.
-func (e *LifecycleEvent) StageKey() string { return StageKey(e.RunID, e.Action, e.Stage) }
+// StageKey names the stage this event asks for (see StageKey).
+func (e *LifecycleEvent) StageKey() string { return StageKey(e.AccountID, e.RunID, e.Action, e.Stage) }
 
 // Job is one hook to run in one container: the unit of work a worker pulls.
 type Job struct {

@@ -27,7 +27,7 @@ func WaitStageResult(ctx context.Context, js jetstream.JetStream, account, runID
 		msg, err := cons.Next(jetstream.FetchContext(ctx))
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, fmt.Errorf("wait stage result of %s: %w", StageKey(runID, action, stage), ctx.Err())
+				return nil, fmt.Errorf("wait stage result of %s: %w", StageKey(account, runID, action, stage), ctx.Err())
 			}
 			if errors.Is(err, jetstream.ErrNoMessages) {
 				continue

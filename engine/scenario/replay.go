@@ -51,7 +51,7 @@ func Replay(ctx context.Context, recording io.Reader, defs Scenario, opts Option
 			if err != nil {
 				return nil, fmt.Errorf("%w: entry %d (stage %d): %w", ErrInvalidRecording, i+1, e.Seq, err)
 			}
-			k := sr.AccountID + "." + events.StageKey(sr.RunID, sr.Action, sr.Stage)
+			k := events.StageKey(sr.AccountID, sr.RunID, sr.Action, sr.Stage)
 			if _, dup := recorded[k]; !dup {
 				recorded[k] = sr
 			}
@@ -85,7 +85,7 @@ func (in *instance) replay(ctx context.Context, evs []*events.LifecycleEvent, re
 			}
 			loaded[ev.AccountID] = true
 		}
-		k := ev.AccountID + "." + ev.StageKey()
+		k := ev.StageKey()
 		if done[k] {
 			continue // the stream de-duplicated it when it was recorded, too
 		}

@@ -58,7 +58,7 @@ func TestScenarioRecordingIsTheEventLog(t *testing.T) {
 	if count[scenario.KindLifecycle] != 4 || count[scenario.KindStage] != 4 || count[scenario.KindExecution] != 4 {
 		t.Fatalf("entries by kind %v, want 4 of each", count)
 	}
-	if !strings.HasPrefix(string(log), `{"kind":"lifecycle","seq":1,"data":{"specversion":"1.0","id":"lifecycle.step-1.snapshot.pre"`) {
+	if !strings.HasPrefix(string(log), `{"kind":"lifecycle","seq":1,"data":{"specversion":"1.0","id":"lifecycle.scenario.step-1.snapshot.pre"`) {
 		t.Fatalf("recording starts %.200s", log)
 	}
 }
