@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -86,7 +87,7 @@ func clusterHarness(t *testing.T) (*harness, *inventoryBackend, *targetRecorder,
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, harnessOpts{engine: engine.Config{Clusters: reg}, noWorker: true})
+	h := newHarness(t, harnessOpts{engine: engine.Config{Clusters: reg, DiscoveryTimeout: 2 * time.Minute}, noWorker: true})
 	local, err := executor.NewLocalRunner(executor.LocalConfig{})
 	if err != nil {
 		t.Fatal(err)
