@@ -6,18 +6,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/matcher"
 )
 
-// readBody reads at most max bytes of the body: a larger body is cut off at
-// the limit (413/85), never read whole.
+// readBody checks the body's Content-Type (415, see contentTypeProblem) and
+// reads at most max bytes of the body: a larger body is cut off at the limit
+// (413/85), never read whole.
 func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, *Problem) {
+	if p := contentTypeProblem(r); p != nil {
+		return nil, p
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	var tooBig *http.MaxBytesError
 	switch {
@@ -29,12 +37,49 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, *Probl
 	return body, nil
 }
 
+// contentTypeProblem refuses a body that says it is not JSON: its
+// Content-Type must be application/json or the route's resource media type
+// with +json (application/astra-appSnap+json), whatever its version
+// parameter, with no charset or utf-8. A body without Content-Type is taken
+// as JSON: it claims nothing else. Astra's catalogue has no 415 problem, so
+// the answer is 415 with problem 12 (Invalid headers) naming Content-Type.
+func contentTypeProblem(r *http.Request) *Problem {
+	header := r.Header.Get("Content-Type")
+	if header == "" {
+		return nil
+	}
+	accepted := []string{"application/json"}
+	if mt := bodyMediaType(r.Pattern); mt != "" {
+		accepted = append(accepted, mt+"+json")
+	}
+	mt, params, err := mime.ParseMediaType(header)
+	var reason string
+	switch {
+	case err != nil:
+		reason = "is not a media type"
+	case !slices.ContainsFunc(accepted, func(a string) bool { return strings.EqualFold(a, mt) }): // case-insensitive
+		reason = mt + " is not JSON this resource accepts"
+	case params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8"):
+		reason = "charset " + params["charset"] + " is not utf-8"
+	default:
+		return nil
+	}
+	p := problem(12).params(Invalid{"Content-Type", reason + "; send " + strings.Join(accepted, " or ")})
+	p.status = http.StatusUnsupportedMediaType
+	p.Status = strconv.Itoa(p.status)
+	p.Detail = "The request body's media type isn't supported: Content-Type must be " + strings.Join(accepted, " or ") + "."
+	return p
+}
+
 // decodeStrict decodes a JSON object into v (a pointer to a struct) the way
 // the Astra schemas say: every field not in the schema
 // (additionalProperties: false) and every value of the wrong type is named,
 // all of them, not just the first. Fields absent from the body keep the
 // values v already holds, which is what a PUT merge needs. It returns 400/7
-// for text that is not JSON and 400/8 naming the fields otherwise.
+// for text that is not JSON and 400/8 naming the fields otherwise. A string
+// that is not valid Unicode (a raw byte that is not UTF-8, an escaped lone
+// surrogate) is a 400/8 naming its field and byte offset: encoding/json
+// would store U+FFFD in its place.
 //
 // When the body has such fields, check (if not nil) runs on what could be
 // decoded and its schema-level findings are added, so one answer names every
@@ -43,7 +88,7 @@ func decodeStrict(body []byte, v any, check func() []Invalid) *Problem {
 	if !json.Valid(body) {
 		return problem(7)
 	}
-	var bad []Invalid
+	bad := invalidUnicode(body)
 	decodeValue(bytes.TrimSpace(body), reflect.ValueOf(v).Elem(), "", &bad)
 	if len(bad) == 0 {
 		return nil
@@ -220,4 +265,115 @@ func collectFields(v reflect.Value, out map[string]reflect.Value) {
 		}
 		out[name] = v.Field(i)
 	}
+}
+
+// invalidUnicode names every string of a valid JSON text that is not valid
+// Unicode: a byte that is not UTF-8, or a \u escape of a surrogate that is
+// not half of a pair. A key names its object; offsets are into body.
+func invalidUnicode(body []byte) []Invalid {
+	if utf8.Valid(body) && !bytes.Contains(body, []byte(`\u`)) {
+		return nil
+	}
+	type frame struct {
+		array, wantKey bool
+		path, key      string
+		n              int
+	}
+	var bad []Invalid
+	var stack []*frame
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return bad // io.EOF: body is valid JSON, checked before
+		}
+		end := dec.InputOffset()
+		path, isKey := "", false
+		if len(stack) > 0 {
+			top := stack[len(stack)-1]
+			switch {
+			case tok == json.Delim(']') || tok == json.Delim('}'):
+			case top.array:
+				path = fmt.Sprintf("%s[%d]", top.path, top.n)
+				top.n++
+			case top.wantKey:
+				isKey, top.key, top.wantKey = true, tok.(string), false
+			default:
+				path, top.wantKey = joinPath(top.path, top.key), true
+			}
+		}
+		switch tok := tok.(type) {
+		case json.Delim:
+			if tok == '{' || tok == '[' {
+				stack = append(stack, &frame{array: tok == '[', wantKey: tok == '{', path: path})
+			} else {
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			off := badUnicodeAt(body[start:end])
+			switch {
+			case off < 0:
+			case isKey:
+				parent := stack[len(stack)-1].path
+				bad = append(bad, Invalid{nameOr(parent), "has a field name that is not valid UTF-8 (byte offset " + strconv.FormatInt(start+int64(off), 10) + ")"})
+			default:
+				bad = append(bad, Invalid{nameOr(path), "is not valid UTF-8 (byte offset " + strconv.FormatInt(start+int64(off), 10) + ")"})
+			}
+		}
+	}
+}
+
+// badUnicodeAt is the offset in span (a JSON string token, with what
+// precedes it) of its first byte that is not UTF-8 or \u escape of a lone
+// surrogate, or -1.
+func badUnicodeAt(span []byte) int {
+	i := bytes.IndexByte(span, '"')
+	if i < 0 {
+		return -1
+	}
+	for i++; i < len(span); {
+		c := span[i]
+		switch {
+		case c == '\\' && i+1 < len(span) && span[i+1] == 'u':
+			r := hex4(span, i+2)
+			switch {
+			case r >= 0xD800 && r < 0xDC00: // high half: a low half must follow
+				if i+7 < len(span) && span[i+6] == '\\' && span[i+7] == 'u' {
+					if lo := hex4(span, i+8); lo >= 0xDC00 && lo < 0xE000 {
+						i += 12
+						continue
+					}
+				}
+				return i
+			case r >= 0xDC00 && r < 0xE000: // a low half alone
+				return i
+			}
+			i += 6
+		case c == '\\':
+			i += 2
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRune(span[i:])
+			if r == utf8.RuneError && size == 1 {
+				return i
+			}
+			i += size
+		}
+	}
+	return -1
+}
+
+// hex4 is the value of the four hex digits at b[i:], or -1.
+func hex4(b []byte, i int) int {
+	if i+4 > len(b) {
+		return -1
+	}
+	n, err := strconv.ParseUint(string(b[i:i+4]), 16, 32)
+	if err != nil {
+		return -1
+	}
+	return int(n)
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/api/query"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/executor"
+	"github.com/hookshot-dev/hookshot/matcher"
 )
 
 // metadataBody is type_astra_metadata_update as a client sends it. Only the
@@ -51,6 +53,34 @@ func resourceVersion(r *http.Request, bodyVersion string, versions []string) (st
 		return params["version"], nil
 	}
 	return versions[0], nil
+}
+
+// bodyMediaTypes are the resource media types of POST and PUT bodies by the
+// collection segment of their route.
+var bodyMediaTypes = func() map[string]string {
+	m := map[string]string{
+		"executionHooks":         matcher.MediaType,
+		"hookSources":            executor.TypeHookSource,
+		"apps":                   appMediaType,
+		"executionHookOverrides": overrideMediaType,
+	}
+	for _, k := range actionKinds {
+		m[k.collection] = k.mediaType
+	}
+	return m
+}()
+
+// bodyMediaType is the media type (without +json) of the resource a route
+// pattern reads bodies of: that of its last segment that is not a
+// {wildcard}; "" for a route with no resource type (RFS).
+func bodyMediaType(pattern string) string {
+	segs := strings.Split(strings.Trim(pattern, "/"), "/")
+	for i := len(segs) - 1; i >= 0; i-- {
+		if !strings.HasPrefix(segs[i], "{") {
+			return bodyMediaTypes[segs[i]]
+		}
+	}
+	return ""
 }
 
 // toMap turns a response struct into its JSON object.

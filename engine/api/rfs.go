@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/hookshot-dev/hookshot/engine/store"
@@ -17,8 +18,10 @@ import (
 // rfsError is an RFS error body.
 type rfsError struct {
 	status int
-	Code   string `json:"error_code"`
-	Msg    string `json:"error_msg"`
+	// retryAfter, when positive, is sent as the Retry-After header (seconds).
+	retryAfter int
+	Code       string `json:"error_code"`
+	Msg        string `json:"error_msg"`
 }
 
 func rfsErr(status int, code, msg string) *rfsError {
@@ -31,8 +34,25 @@ func (e *rfsError) write(w http.ResponseWriter, r *http.Request) {
 		rc.problem = &Problem{Type: "rfs:" + e.Code, Title: e.Msg}
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
+	}
 	w.WriteHeader(e.status)
 	_ = json.NewEncoder(w).Encode(e)
+}
+
+// rfsStoreErr answers an error of the store by kind, as errProblem does for
+// the Astra routes: storage unreachable is 503 with Retry-After (the request
+// may succeed later), anything else 500, logged with the correlation ID.
+func (s *Server) rfsStoreErr(r *http.Request, err error) *rfsError {
+	if unavailable(err) {
+		s.unavailableProblem(r, err) // logs it
+		e := rfsErr(http.StatusServiceUnavailable, "HOOKSHOT.503", "service unavailable: the storage cannot be reached; retry later")
+		e.retryAfter = retryAfterSeconds
+		return e
+	}
+	s.internal(r, err)
+	return rfsErr(http.StatusInternalServerError, "HOOKSHOT.500", "internal server error")
 }
 
 // rfsHandler adapts an RFS handler: authentication, the per-token rate limit
@@ -83,8 +103,7 @@ func (s *Server) rfsHook(r *http.Request, hookID string) (*store.Entry[store.Hoo
 	name := r.PathValue("hook_name")
 	entries, err := s.store.Hooks.List(r.Context(), principalOf(r).Account)
 	if err != nil {
-		s.internal(r, err)
-		return nil, rfsErr(http.StatusInternalServerError, "HOOKSHOT.500", "internal server error")
+		return nil, s.rfsStoreErr(r, err)
 	}
 	var found []*store.Entry[store.HookRecord]
 	for _, e := range entries {
@@ -129,6 +148,9 @@ func (s *Server) patchMetadata(w http.ResponseWriter, r *http.Request) *rfsError
 	if p != nil {
 		if p.number == 85 {
 			return rfsErr(http.StatusRequestEntityTooLarge, "HOOKSHOT.413", "request body too large")
+		}
+		if p.status == http.StatusUnsupportedMediaType {
+			return rfsErr(http.StatusUnsupportedMediaType, "HOOKSHOT.415", "unsupported media type: "+describe(p.InvalidParams))
 		}
 		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.JSON", "the request body is not valid JSON")
 	}
@@ -195,8 +217,7 @@ func (s *Server) patchMetadata(w http.ResponseWriter, r *http.Request) *rfsError
 	case errors.As(err, &ve):
 		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.BODY", ve.Error())
 	default:
-		s.internal(r, err)
-		return rfsErr(http.StatusInternalServerError, "HOOKSHOT.500", "internal server error")
+		return s.rfsStoreErr(r, err)
 	}
 	w.Header().Set("ETag", etag(next.Revision))
 	w.WriteHeader(http.StatusNoContent)
