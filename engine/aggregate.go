@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -73,7 +74,7 @@ func (e *Engine) recordResult(ctx context.Context, r *events.ExecutionResult, lo
 	if job, ok := rec.next(lane, p); ok {
 		return e.dispatch(ctx, []*events.Job{job})
 	}
-	if !p.all(len(rec.Jobs())) {
+	if !p.all(rec.jobCount()) {
 		return nil
 	}
 	_, err = e.finalize(ctx, rec)
@@ -89,9 +90,8 @@ func (e *Engine) stageRecord(ctx context.Context, key string) (*StageRecord, err
 	if ok {
 		return rec, nil
 	}
-	rec = new(StageRecord)
-	found, err := e.runs.get(ctx, stageKey(key), rec)
-	if err != nil || !found {
+	rec, err := e.runs.loadPlan(ctx, key)
+	if err != nil || rec == nil {
 		return nil, err
 	}
 	e.cachePlan(key, rec)
@@ -133,9 +133,13 @@ func (e *Engine) finalize(ctx context.Context, rec *StageRecord) (*events.StageR
 		HookStateDetails: slices.Clone(rec.Details), AbortAction: rec.Abort,
 		Executions: []events.ExecutionSummary{}, Started: rec.Planned,
 	}
+	results, err := e.stageExecutions(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
 	for _, job := range rec.Jobs() {
 		var r events.ExecutionResult
-		found, err := e.runs.get(ctx, jobExecKey(&job), &r)
+		found, err := results(jobExecKey(&job), &r)
 		if err != nil {
 			return nil, err
 		}
@@ -162,8 +166,12 @@ func (e *Engine) finalize(ctx context.Context, rec *StageRecord) (*events.StageR
 		sr.HookStateDetails = []events.StateDetail{}
 	}
 	sr.Finished = time.Now().UTC()
+	out, err := boundStageResult(sr, maxValueBytes)
+	if err != nil {
+		return nil, err
+	}
 	key := ev.StageKey()
-	created, err := e.runs.create(ctx, resultKey(key), sr)
+	created, err := e.runs.create(ctx, resultKey(key), out)
 	if err != nil {
 		return nil, err
 	}
@@ -172,26 +180,58 @@ func (e *Engine) finalize(ctx context.Context, rec *StageRecord) (*events.StageR
 		// The stage was answered before: answer with what was recorded,
 		// marked as a replay, so nobody takes it for a new run. (Replays
 		// share one de-duplication ID of their own.)
-		var recorded events.StageResult
-		found, err := e.runs.get(ctx, resultKey(key), &recorded)
+		recorded := new(stageResultRecord)
+		found, err := e.runs.get(ctx, resultKey(key), recorded)
 		if err != nil {
 			return nil, err
 		}
 		if found {
-			recorded.Replayed = true
-			sr, msgID = &recorded, msgID+".replay"
+			out = recorded
 		}
+		out.Replayed = true
+		msgID += ".replay"
 	}
-	if _, err := events.Publish(ctx, e.js, events.StageResultSubject(ev.AccountID, ev.RunID), events.TypeStageResult, msgID, sr); err != nil {
+	sr = &out.StageResult
+	if _, err := events.Publish(ctx, e.js, events.StageResultSubject(ev.AccountID, ev.RunID), events.TypeStageResult, msgID, out); err != nil {
 		return nil, err
 	}
 	if created {
 		e.cfg.Metrics.StageFinished(ev.Action, ev.Stage, sr.HookState, sr.AbortAction)
 		e.log.Info("stage finished", zap.String("run_id", ev.RunID), zap.String("app_id", ev.AppID),
 			zap.String("action", ev.Action), zap.String("stage", ev.Stage),
-			zap.String("hook_state", sr.HookState), zap.Bool("abort_action", sr.AbortAction), zap.Int("executions", len(sr.Executions)))
+			zap.String("hook_state", sr.HookState), zap.Bool("abort_action", sr.AbortAction), zap.Int("executions", out.total()))
 	}
 	return sr, nil
+}
+
+// scanFrom is the size of a stage from which finalize reads its execution
+// results in one KV watch instead of one get each.
+const scanFrom = 64
+
+// stageExecutions returns a reader of the stage's execution results by key:
+// one get per key for a small stage, one scan of them all for a large one.
+func (e *Engine) stageExecutions(ctx context.Context, rec *StageRecord) (func(key string, r *events.ExecutionResult) (bool, error), error) {
+	if rec.jobCount() < scanFrom {
+		return func(key string, r *events.ExecutionResult) (bool, error) { return e.runs.get(ctx, key, r) }, nil
+	}
+	entries, err := e.runs.scan(ctx, execKey(rec.Event.StageKey(), "*"))
+	if err != nil {
+		return nil, err
+	}
+	byKey := make(map[string][]byte, len(entries))
+	for _, en := range entries {
+		byKey[en.Key()] = en.Value()
+	}
+	return func(key string, r *events.ExecutionResult) (bool, error) {
+		raw, ok := byKey[key]
+		if !ok {
+			return false, nil
+		}
+		if err := json.Unmarshal(raw, r); err != nil {
+			return false, fmt.Errorf("decode %s: %w", key, err)
+		}
+		return true, nil
+	}, nil
 }
 
 // failureDetail says which hook failed where and how, within Astra's limits.

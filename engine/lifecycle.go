@@ -41,6 +41,13 @@ func (e *Engine) handleLifecycle(ctx context.Context) func(jetstream.Msg) {
 			e.cfg.Metrics.Redelivered(metrics.RedeliveryLifecycle)
 		}
 		if err := e.startStage(ctx, ev, log); err != nil {
+			if k := kindOf(err); k == kindInvalid || k == kindPermanent {
+				// Retrying will not change the answer (a value over the
+				// server's max payload, a 4xx from JetStream): fail the
+				// stage, saying why, and never see the event again.
+				e.failLifecycle(ctx, msg, ev, err, log)
+				return
+			}
 			// Transient (NATS, KV): leave it to redelivery after a pause.
 			log.Warn("lifecycle event not processed, will retry", zap.Error(err))
 			_ = msg.NakWithDelay(time.Second)
@@ -75,6 +82,26 @@ func (e *Engine) rejectLifecycle(ctx context.Context, msg jetstream.Msg, err err
 	_ = msg.TermWithReason(truncate(err.Error(), 200))
 }
 
+// failLifecycle answers an event whose stage failed for a permanent reason
+// with a failed stage result and terminates it. The result is recorded once:
+// a stage answered before is answered with what was recorded.
+func (e *Engine) failLifecycle(ctx context.Context, msg jetstream.Msg, ev *events.LifecycleEvent, cause error, log *zap.Logger) {
+	log.Error("lifecycle event failed for good; answering with a failed stage", zap.Error(cause))
+	rec := &StageRecord{Event: *ev, Planned: time.Now().UTC(), Abort: e.failModePre(ev), Details: []events.StateDetail{
+		events.NewStateDetail(events.DetailMatchFailed, "Stage could not be planned",
+			fmt.Sprintf("the %s/%s stage of run %s was not run: %v", ev.Action, ev.Stage, ev.RunID, cause), nil),
+	}}
+	if _, err := e.finalize(ctx, rec); err != nil {
+		if k := kindOf(err); k != kindInvalid && k != kindPermanent {
+			log.Warn("answer failed lifecycle event, will retry", zap.Error(err))
+			_ = msg.NakWithDelay(time.Second)
+			return
+		}
+		log.Error("failed lifecycle event could not be answered", zap.Error(err))
+	}
+	_ = msg.TermWithReason(truncate(cause.Error(), 200))
+}
+
 // startStage plans the stage once (create-if-absent), then dispatches the
 // first job of every lane. Replaying it is harmless: the plan is read back,
 // and jobs carry de-duplication IDs.
@@ -84,7 +111,7 @@ func (e *Engine) startStage(ctx context.Context, ev *events.LifecycleEvent, log 
 	if err != nil {
 		return err
 	}
-	created, err := e.runs.create(ctx, stageKey(key), rec)
+	created, err := e.runs.createPlan(ctx, key, rec)
 	if err != nil {
 		return err
 	}
@@ -97,11 +124,11 @@ func (e *Engine) startStage(ctx context.Context, ev *events.LifecycleEvent, log 
 		if err := e.runs.kv.Delete(ctx, pairKey(ev.AccountID, ev.RunID, ev.Action)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 			return fmt.Errorf("clear pairing: %w", err)
 		}
-	} else if len(jobs) > 0 && e.cfg.PairingTimeout > 0 && events.ValidActionStage(ev.Action, events.StagePost) {
-		post := rec.Event
-		post.Stage = events.StagePost
-		p := pairing{Post: post, Deadline: time.Now().Add(e.cfg.PairingTimeout).UTC()}
-		if _, err := e.runs.create(ctx, pairKey(ev.AccountID, ev.RunID, ev.Action), &p); err != nil {
+	} else if created && len(jobs) > 0 && e.cfg.PairingTimeout > 0 && events.ValidActionStage(ev.Action, events.StagePost) {
+		// Only the event that planned the stage makes the promise: a replay
+		// (created is false) of a run whose post stage ran long ago must not
+		// make it again, and neither may a pre stage planned after its post.
+		if err := e.promisePost(ctx, rec); err != nil {
 			return err
 		}
 	}

@@ -50,6 +50,16 @@ func (e *Engine) checkPairings(ctx context.Context, now time.Time) error {
 		if err != nil || !found || now.Before(p.Deadline) {
 			continue
 		}
+		if planned, err := e.runs.has(ctx, stageKey(p.Post.StageKey())); err != nil {
+			return err
+		} else if planned {
+			// The post stage ran (a promise left by an older engine, or
+			// made by a pre stage that raced its post): it is kept.
+			if err := e.runs.kv.Delete(ctx, key); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+				return err
+			}
+			continue
+		}
 		e.log.Warn("post stage never requested; running it to keep the pre/post pairing",
 			zap.String("run_id", p.Post.RunID), zap.String("app_id", p.Post.AppID), zap.String("action", p.Post.Action))
 		if _, err := events.PublishLifecycle(ctx, e.js, &p.Post); err != nil {
@@ -57,4 +67,21 @@ func (e *Engine) checkPairings(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// promisePost records the pairing of a pre stage that was just planned,
+// unless the run's post stage already has a plan or a result: a finished
+// run stays finished.
+func (e *Engine) promisePost(ctx context.Context, pre *StageRecord) error {
+	post := pre.Event
+	post.Stage = events.StagePost
+	postKey := post.StageKey()
+	for _, k := range []string{stageKey(postKey), resultKey(postKey)} {
+		if has, err := e.runs.has(ctx, k); err != nil || has {
+			return err
+		}
+	}
+	p := pairing{Post: post, Deadline: time.Now().Add(e.cfg.PairingTimeout).UTC()}
+	_, err := e.runs.create(ctx, pairKey(post.AccountID, post.RunID, post.Action), &p)
+	return err
 }

@@ -25,8 +25,14 @@ type StageRecord struct {
 	// the static cluster "local".
 	Cluster string `json:"cluster,omitempty"`
 	// Discovered is set when the inventory was discovered from Cluster.
-	Discovered bool           `json:"discovered,omitempty"`
+	Discovered bool `json:"discovered,omitempty"`
+	// Lanes are stored in the plan itself when it fits in one value; a
+	// larger plan stores an empty Lanes, the jobs in LaneChunks chunks under
+	// plan.<stage>.<PlanID>.<n>, and LaneSizes to cut them into lanes again.
 	Lanes      [][]events.Job `json:"lanes"`
+	PlanID     string         `json:"planID,omitempty"`
+	LaneChunks int            `json:"laneChunks,omitempty"`
+	LaneSizes  []int          `json:"laneSizes,omitempty"`
 	// Details are failures found while planning (a criterion that could not
 	// be evaluated, an app with hooks but no inventory); they fail the stage.
 	Details []events.StateDetail `json:"details,omitempty"`
@@ -43,6 +49,15 @@ func (r *StageRecord) Jobs() []events.Job {
 		out = append(out, l...)
 	}
 	return out
+}
+
+// jobCount is len(r.Jobs()), without building the list.
+func (r *StageRecord) jobCount() int {
+	n := 0
+	for _, l := range r.Lanes {
+		n += len(l)
+	}
+	return n
 }
 
 // locate returns the lane of an execution and its index in Jobs.
@@ -83,7 +98,8 @@ type pairing struct {
 // <account>.<run>.<action>.<stage>: run IDs are unique only within an
 // account):
 //
-//	stage.<stage>                StageRecord
+//	stage.<stage>                StageRecord (its header when in chunks)
+//	plan.<stage>.<planID>.<n>    chunk n of a large StageRecord's jobs
 //	exec.<stage>.<execID>        ExecutionResult (first final result wins)
 //	result.<stage>               StageResult (first wins)
 //	done.<stage>                 progress bitmap
