@@ -159,6 +159,14 @@ func TestLargeStageIsAnsweredUnderDefaultMaxPayload(t *testing.T) {
 	if n != 4000 {
 		t.Errorf("%d execution results recorded, want 4000", n)
 	}
+	// The run view reads the plan's chunks: every execution is listed.
+	view, err := h.engine.Run(h.ctx, ev.AccountID, ev.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(view.Stages[0].Executions); got != 4000 || view.Stages[0].Executions[3999].Status != events.StatusSucceeded {
+		t.Errorf("run view lists %d executions, want 4000 succeeded", got)
+	}
 }
 
 // TestPermanentPlanningErrorFailsTheStage: a plan that cannot be stored

@@ -150,6 +150,10 @@ func (e *Engine) Run(ctx context.Context, account, runID string) (*RunView, erro
 		}
 		sv.Cluster, sv.Inventory = events.ClusterLocal, []events.Container{}
 		if s.rec != nil {
+			// A large plan keeps its jobs in chunks beside its header.
+			if err := e.runs.loadLanes(ctx, s.rec.Event.StageKey(), s.rec); err != nil {
+				return nil, fmt.Errorf("engine: read run %s: %w", runID, err)
+			}
 			if s.rec.Cluster != "" {
 				sv.Cluster = s.rec.Cluster
 			}
