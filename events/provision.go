@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -122,6 +124,123 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig)
 		}
 	}
 	return nil
+}
+
+// ErrProvisionRefused is wrapped by a provisioning error that retrying
+// cannot fix: the configuration is invalid, or JetStream refused it (a
+// stream whose configuration conflicts, replicas a single server cannot
+// have). (It belongs in errors.go; it sits here with its only user.)
+var ErrProvisionRefused = errors.New("refused, not retried")
+
+// JetStream error codes that decide a provisioning error's kind.
+const (
+	// jsErrNoPeers: no suitable peers for placement; peers may still join.
+	jsErrNoPeers jetstream.ErrorCode = 10005
+	// jsErrInvalidConfig: a configuration the server refuses (changing a
+	// stream's storage or retention, say), answered with code 500.
+	jsErrInvalidConfig jetstream.ErrorCode = 10052
+	// jsErrReplicasNotSupported: replicas > 1 on a server not clustered.
+	jsErrReplicasNotSupported jetstream.ErrorCode = 10074
+)
+
+// refused reports whether err is a JetStream answer that no retry can
+// change: a 4xx (a bad or conflicting configuration), an invalid
+// configuration, an account without JetStream, or replicas a non-clustered
+// server cannot have. Everything
+// else — no responders, timeouts, "JetStream system temporarily
+// unavailable", no meta leader, no peers yet for placement — may pass.
+func refused(err error) bool {
+	if errors.Is(err, ErrProvisionRefused) {
+		return true
+	}
+	var jerr jetstream.JetStreamError
+	if !errors.As(err, &jerr) || jerr.APIError() == nil {
+		return false
+	}
+	api := jerr.APIError()
+	switch api.ErrorCode {
+	case jsErrNoPeers:
+		return false
+	case jsErrInvalidConfig, jsErrReplicasNotSupported, jetstream.JSErrCodeJetStreamNotEnabledForAccount:
+		return true
+	}
+	return api.Code >= 400 && api.Code < 500
+}
+
+// RetryConfig paces ProvisionUntilReady.
+type RetryConfig struct {
+	// MinWait is the wait after the first failed attempt; it doubles after
+	// each one up to MaxWait, and every wait is jittered (half to all of
+	// it). Defaults to 250ms.
+	MinWait time.Duration
+	// MaxWait caps the wait between attempts. Defaults to 10s.
+	MaxWait time.Duration
+	// AttemptTimeout bounds one attempt. Defaults to 15s.
+	AttemptTimeout time.Duration
+	// Ready, when set, runs before each attempt; an error is why not to try
+	// yet (NATS not connected, say) and counts as a failed attempt.
+	Ready func() error
+	// OnRetry, when set, hears of every failed attempt that will be
+	// retried: its number (from 1), why it failed and the wait before the
+	// next.
+	OnRetry func(attempt int, err error, wait time.Duration)
+}
+
+func (c RetryConfig) withDefaults() RetryConfig {
+	c.MinWait = cmp.Or(c.MinWait, 250*time.Millisecond)
+	c.MaxWait = max(cmp.Or(c.MaxWait, 10*time.Second), c.MinWait)
+	c.AttemptTimeout = cmp.Or(c.AttemptTimeout, 15*time.Second)
+	return c
+}
+
+// ProvisionUntilReady provisions as Provision does, retrying with a capped,
+// jittered exponential backoff while the errors may pass (NATS or the
+// JetStream meta leader not there yet), until it succeeds or ctx ends. An
+// error that cannot pass stops it at once and wraps ErrProvisionRefused.
+func ProvisionUntilReady(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig, rc RetryConfig) error {
+	rc = rc.withDefaults()
+	if err := cfg.withDefaults().validate(); err != nil {
+		return fmt.Errorf("provision: %w: %w", err, ErrProvisionRefused)
+	}
+	wait := rc.MinWait
+	for attempt := 1; ; attempt++ {
+		err := provisionOnce(ctx, js, cfg, rc)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("provision: stopped waiting for JetStream: %w (last attempt: %w)", ctx.Err(), err)
+		}
+		if refused(err) {
+			if !errors.Is(err, ErrProvisionRefused) {
+				err = fmt.Errorf("%w (%w)", err, ErrProvisionRefused)
+			}
+			return err
+		}
+		jittered := wait/2 + rand.N(wait/2+1)
+		if rc.OnRetry != nil {
+			rc.OnRetry(attempt, err, jittered)
+		}
+		t := time.NewTimer(jittered)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("provision: stopped waiting for JetStream: %w (last attempt: %w)", ctx.Err(), err)
+		case <-t.C:
+		}
+		wait = min(2*wait, rc.MaxWait)
+	}
+}
+
+func provisionOnce(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig, rc RetryConfig) error {
+	if rc.Ready != nil {
+		if err := rc.Ready(); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, rc.AttemptTimeout)
+	defer cancel()
+	return Provision(ctx, js, cfg)
 }
 
 // NewMsg wraps data in a CloudEvents envelope of type typ, ready to publish

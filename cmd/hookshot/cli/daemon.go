@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -140,6 +142,36 @@ type daemon struct {
 
 	servers []*http.Server // API and ops listeners
 	done    chan struct{}  // closed when the daemon returns
+
+	progress progress                     // how far start-up got, for /readyz
+	api      atomic.Pointer[http.Handler] // the API, once it is ready
+	dialErr  atomic.Pointer[error]        // why the last attempt to reach NATS failed
+}
+
+// progress is how far start-up got: /readyz answers while it runs.
+type progress struct {
+	mu          sync.Mutex
+	provisioned error          // why streams and buckets are not there yet; nil once they are
+	eng         *engine.Engine // once consuming
+	worker      *engine.Worker // once pulling jobs
+}
+
+func (p *progress) setProvisioned(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.provisioned = err
+}
+
+func (p *progress) started(eng *engine.Engine, worker *engine.Worker) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.eng, p.worker = eng, worker
+}
+
+func (p *progress) get() (provisioned error, eng *engine.Engine, worker *engine.Worker) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.provisioned, p.eng, p.worker
 }
 
 // runDaemon starts every part the role and configuration ask for, waits for
@@ -157,7 +189,13 @@ func runDaemon(ctx context.Context, cfg config.Config, role string, stderr io.Wr
 	toggleDebugOnSIGUSR1(level, configured, log, done)
 
 	d := &daemon{cfg: cfg, role: role, log: log, level: level, metrics: metrics.New(), done: done}
+	d.progress.setProvisioned(errors.New("not started"))
 	if err := d.start(ctx, stderr); err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			// Told to stop while waiting for NATS: not a failure.
+			log.Info("stopping before ready", zap.Error(err))
+			return d.stop()
+		}
 		// Start-up failed: one line says why (Main prints it); what did
 		// start is stopped without a word.
 		d.log = zap.NewNop()
@@ -206,14 +244,31 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 		url = d.srv.ClientURL()
 		d.log.Info("embedded NATS JetStream started", zap.String("url", url), zap.String("data_dir", dir))
 	}
-	if d.nc, d.js, err = connectNATS(url, cfg.NATS, d.log); err != nil {
+	if err := d.connect(url); err != nil {
+		return err
+	}
+	// /readyz answers from here on: 503 and why until everything is up.
+	// The API listener is bound now too; its API answers 503 until ready.
+	ops := opsHandler(d.checks(), d.metrics.Handler(), d.level, d.isAdmin)
+	if d.servesAPI() {
+		var tc *tls.Config
+		if d.tls != nil {
+			tc = d.tls.TLSConfig()
+		}
+		if err := d.serve("api", cfg.API.Listen, d.apiMux(ops), tc); err != nil {
+			return err
+		}
+	}
+	if cfg.Ops.Listen != "off" && cfg.Ops.Listen != "" {
+		if err := d.serve("ops", cfg.Ops.Listen, ops, nil); err != nil {
+			return err
+		}
+	}
+	if err := d.provision(ctx); err != nil {
 		return err
 	}
 	setup, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := events.Provision(setup, d.js, events.ProvisionConfig{Replicas: cfg.NATS.Replicas}); err != nil {
-		return err
-	}
 	if d.clusters, err = cluster.NewRegistry(cluster.RegistryConfig{Clusters: cfg.Clusters, Logger: d.log.Named("clusters")}); err != nil {
 		return err
 	}
@@ -255,57 +310,225 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 		}
 	}
 	d.metrics.SetQueueStats(metrics.JetStreamQueueStats(d.js))
-	ops := opsHandler(d.checks(), d.metrics.Handler(), d.level, d.isAdmin)
-	if d.role == roleServer && cfg.API.Listen != "off" && cfg.API.Listen != "" {
-		if err := d.startAPI(setup, ops, rules, stderr); err != nil {
+	if d.servesAPI() {
+		if err := d.startAPI(setup, rules, stderr); err != nil {
 			return err
 		}
 	}
-	if cfg.Ops.Listen != "off" && cfg.Ops.Listen != "" {
-		if err := d.serve("ops", cfg.Ops.Listen, ops, nil); err != nil {
+	d.progress.started(d.eng, d.worker)
+	return nil
+}
+
+// connect connects to NATS. A NATS that is not there yet is waited for: the
+// connection is retried in the background (reconnect options) and
+// provisioning waits for it. A NATS that refuses this client (credentials,
+// TLS) stops start-up with one line.
+func (d *daemon) connect(url string) error {
+	var err error
+	if d.nc, d.js, err = connectNATS(url, d.cfg.NATS, d.log); err == nil {
+		return nil
+	} else if natsRefused(err) {
+		return err
+	}
+	d.log.Warn("NATS not reachable yet; waiting for it", zap.String("url", url), zap.Error(err))
+	d.dialErr.Store(&err)
+	opts, err := natsOptions(d.cfg.NATS, d.log)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, nats.RetryOnFailedConnect(true),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) { d.dialErr.Store(&err) }),
+		nats.ConnectHandler(func(nc *nats.Conn) {
+			d.dialErr.Store(nil)
+			d.log.Info("nats connected", zap.String("url", nc.ConnectedUrl()))
+		}))
+	d.nc, err = nats.Connect(url, opts...)
+	if err != nil {
+		return fmt.Errorf("NATS at %s: %w", url, err)
+	}
+	d.js, err = jetstream.New(d.nc)
+	return err
+}
+
+// natsRefused reports whether a connection error is NATS refusing this
+// client (credentials, TLS), which waiting does not change, rather than
+// NATS not being there yet.
+func natsRefused(err error) bool {
+	for _, refused := range []error{nats.ErrAuthorization, nats.ErrAuthExpired, nats.ErrAuthRevoked, nats.ErrAccountAuthExpired,
+		nats.ErrSecureConnRequired, nats.ErrSecureConnWanted, nats.ErrNkeysNotSupported} {
+		if errors.Is(err, refused) {
+			return true
+		}
+	}
+	var cert *tls.CertificateVerificationError
+	var header tls.RecordHeaderError
+	return errors.As(err, &cert) || errors.As(err, &header)
+}
+
+// provision creates the streams and buckets, waiting with backoff while NATS
+// or the JetStream meta leader is not there yet (logging each retry and
+// telling /readyz why), until done or ctx ends. An error retrying cannot
+// fix (a conflicting stream, replicas the servers cannot have) stops
+// start-up at once.
+func (d *daemon) provision(ctx context.Context) error {
+	d.progress.setProvisioned(errors.New("provisioning"))
+	err := events.ProvisionUntilReady(ctx, d.js, events.ProvisionConfig{Replicas: d.cfg.NATS.Replicas}, events.RetryConfig{
+		MinWait: provisionMinWait,
+		Ready:   d.natsConnected,
+		OnRetry: func(attempt int, err error, wait time.Duration) {
+			d.progress.setProvisioned(fmt.Errorf("waiting for JetStream (attempt %d): %w", attempt, err))
+			d.log.Warn("JetStream not ready; provisioning again after a wait", zap.Int("attempt", attempt),
+				zap.Duration("wait", wait), zap.Error(err))
+		},
+	})
+	if err != nil {
+		d.progress.setProvisioned(err)
+		return err
+	}
+	d.progress.setProvisioned(nil)
+	return nil
+}
+
+// provisionMinWait is the first wait between provisioning attempts.
+const provisionMinWait = 250 * time.Millisecond
+
+// natsConnected says why the NATS connection is not usable, or nil.
+func (d *daemon) natsConnected() error {
+	if s := d.nc.Status(); s != nats.CONNECTED {
+		if last := d.dialErr.Load(); last != nil && *last != nil {
+			return fmt.Errorf("nats %s, last attempt: %w", s, *last)
+		}
+		return fmt.Errorf("nats %s", s)
+	}
+	return nil
+}
+
+// apiMux serves the ops endpoints at once and the API once it is ready
+// (503 with Retry-After before).
+func (d *daemon) apiMux(ops http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if h := d.api.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Retry-After", "2")
+		writeOps(w, http.StatusServiceUnavailable, map[string]any{"error": "hookshot is starting; see /readyz"})
+	})
+	for _, p := range []string{"/readyz", "/metrics", "/admin/loglevel"} {
+		mux.Handle(p, ops)
+	}
+	return mux
+}
+
+// checks are the readiness conditions of this daemon. Every check but
+// "nats" answers "nats disconnected" while the connection is down, without
+// asking anything of NATS.
+func (d *daemon) checks() []check {
+	cs := []check{
+		{"nats", func(context.Context) error { return d.natsConnected() }},
+		{"provisioned", func(ctx context.Context) error {
+			if err, _, _ := d.progress.get(); err != nil {
+				return err // why it is still waiting, or why it gave up
+			}
+			ctx, cancel := d.whileConnected(ctx)
+			defer cancel()
+			err := d.lookUpProvisioned(ctx)
+			if err != nil && d.natsConnected() != nil {
+				return errNATSDown
+			}
 			return err
+		}},
+	}
+	if d.role == roleServer {
+		cs = append(cs, check{"engine", d.partCheck(func() func() error {
+			if _, eng, _ := d.progress.get(); eng != nil {
+				return eng.Ready
+			}
+			return nil
+		})})
+	}
+	if d.cfg.Workers.Enabled {
+		cs = append(cs, check{"workers", d.partCheck(func() func() error {
+			if _, _, w := d.progress.get(); w != nil {
+				return w.Ready
+			}
+			return nil
+		})})
+	}
+	return cs
+}
+
+// partCheck checks a part of the daemon: "nats disconnected" while the
+// connection is down, "not started" before started returns its Ready, then
+// what Ready says.
+func (d *daemon) partCheck(started func() func() error) func(context.Context) error {
+	return func(context.Context) error {
+		if d.natsConnected() != nil {
+			return errNATSDown
+		}
+		if ready := started(); ready != nil {
+			return ready()
+		}
+		return errNotStarted
+	}
+}
+
+// lookUpProvisioned looks up every stream and bucket.
+func (d *daemon) lookUpProvisioned(ctx context.Context) error {
+	cfg := events.ProvisionConfig{}
+	for _, sc := range cfg.StreamConfigs() {
+		if _, err := d.js.Stream(ctx, sc.Name); err != nil {
+			return fmt.Errorf("stream %s: %w", sc.Name, err)
+		}
+	}
+	for _, kc := range cfg.BucketConfigs() {
+		if _, err := d.js.KeyValue(ctx, kc.Bucket); err != nil {
+			return fmt.Errorf("bucket %s: %w", kc.Bucket, err)
 		}
 	}
 	return nil
 }
 
-// checks are the readiness conditions of this daemon.
-func (d *daemon) checks() []check {
-	cs := []check{
-		{"nats", func(context.Context) error {
-			if s := d.nc.Status(); s != nats.CONNECTED {
-				return fmt.Errorf("connection %s", s)
-			}
-			return nil
-		}},
-		{"provisioned", func(ctx context.Context) error {
-			cfg := events.ProvisionConfig{}
-			for _, sc := range cfg.StreamConfigs() {
-				if _, err := d.js.Stream(ctx, sc.Name); err != nil {
-					return fmt.Errorf("stream %s: %w", sc.Name, err)
-				}
-			}
-			for _, kc := range cfg.BucketConfigs() {
-				if _, err := d.js.KeyValue(ctx, kc.Bucket); err != nil {
-					return fmt.Errorf("bucket %s: %w", kc.Bucket, err)
-				}
-			}
-			return nil
-		}},
+// whileConnected returns a context that also ends when the NATS connection
+// is lost (or already is), so a request in flight does not wait out its
+// deadline for an answer that cannot come.
+func (d *daemon) whileConnected(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	lost := d.nc.StatusChanged(nats.DISCONNECTED, nats.RECONNECTING, nats.CLOSED)
+	if d.nc.Status() != nats.CONNECTED {
+		cancel()
 	}
-	if d.eng != nil {
-		cs = append(cs, check{"engine", func(context.Context) error { return d.eng.Ready() }})
-	}
-	if d.worker != nil {
-		cs = append(cs, check{"workers", func(context.Context) error { return d.worker.Ready() }})
-	}
-	return cs
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		defer d.nc.RemoveStatusListener(lost)
+		select {
+		case <-lost:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(); <-stopped }
+}
+
+var (
+	errNATSDown   = errors.New("nats disconnected")
+	errNotStarted = errors.New("not started: waiting for provisioning")
+)
+
+// servesAPI reports whether this daemon serves the API.
+func (d *daemon) servesAPI() bool {
+	return d.role == roleServer && d.cfg.API.Listen != "off" && d.cfg.API.Listen != ""
 }
 
 // isAdmin reports whether the request carries an admin bearer token.
 func (d *daemon) isAdmin(r *http.Request) bool {
-	if d.tokens == nil {
-		return true // a worker's ops listener: guarded by where it listens
+	if !d.servesAPI() {
+		return true // no API, no tokens: guarded by where it listens
+	}
+	if d.api.Load() == nil {
+		return false // the tokens are not loaded yet
 	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
@@ -315,10 +538,10 @@ func (d *daemon) isAdmin(r *http.Request) bool {
 	return found && p.Role == api.RoleAdmin
 }
 
-// startAPI serves the API, and the ops endpoints beside it, on api.listen.
+// startAPI starts the API behind the api.listen listener (see apiMux).
 // With no token configured anywhere it creates the first admin token of
 // account "default" and prints it once.
-func (d *daemon) startAPI(ctx context.Context, ops http.Handler, rules []api.CertRule, stderr io.Writer) error {
+func (d *daemon) startAPI(ctx context.Context, rules []api.CertRule, stderr io.Writer) error {
 	specs, err := tokenSpecs(d.cfg.API)
 	if err != nil {
 		return err
@@ -359,16 +582,9 @@ func (d *daemon) startAPI(ctx context.Context, ops http.Handler, rules []api.Cer
 	if err := d.drv.Start(ctx); err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/", handler)
-	for _, p := range []string{"/readyz", "/metrics", "/admin/loglevel"} {
-		mux.Handle(p, ops)
-	}
-	var tc *tls.Config
-	if d.tls != nil {
-		tc = d.tls.TLSConfig()
-	}
-	return d.serve("api", d.cfg.API.Listen, mux, tc)
+	var h http.Handler = handler
+	d.api.Store(&h)
+	return nil
 }
 
 // certRules parses the client certificate identities of the configuration.

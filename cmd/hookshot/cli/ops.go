@@ -3,7 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -25,13 +28,12 @@ func opsHandler(checks []check, metrics http.Handler, level zap.AtomicLevel, adm
 		writeOps(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
+		errs := runChecks(r.Context(), checks, checkTimeout)
 		results := map[string]string{}
 		status := http.StatusOK
-		for _, c := range checks {
-			if err := c.fn(ctx); err != nil {
-				results[c.name] = err.Error()
+		for i, c := range checks {
+			if errs[i] != nil {
+				results[c.name] = errs[i].Error()
 				status = http.StatusServiceUnavailable
 				continue
 			}
@@ -54,6 +56,31 @@ func opsHandler(checks []check, metrics http.Handler, level zap.AtomicLevel, adm
 		level.ServeHTTP(w, r)
 	})
 	return mux
+}
+
+// checkTimeout bounds each readiness check.
+const checkTimeout = 2 * time.Second
+
+// runChecks runs the checks side by side, each with its own context
+// bounded by timeout (every check honours it), and returns their errors in
+// order.
+func runChecks(ctx context.Context, checks []check, timeout time.Duration) []error {
+	errs := make([]error, len(checks))
+	var wg sync.WaitGroup
+	for i, c := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			errs[i] = c.fn(ctx)
+			if errs[i] != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				errs[i] = fmt.Errorf("no answer within %s: %w", timeout, errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
 }
 
 func writeOps(w http.ResponseWriter, status int, v any) {
