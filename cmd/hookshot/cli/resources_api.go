@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
@@ -146,17 +147,18 @@ func (k *resourceKind) locate(ctx context.Context, c *client.Client, app, ref st
 	}
 	var found []string
 	q := "?filter=" + url.QueryEscape("name eq '"+strings.ReplaceAll(ref, "'", "''")+"'")
-	for i, col := range cols {
-		var list struct{ Items []map[string]any }
-		if _, err := c.Do(ctx, http.MethodGet, col+q, nil, &list); err != nil {
-			if i > 0 && isNotFound(err) {
-				continue // a server without this collection
-			}
+	// A list may miss a resource that changes while it is read (the store
+	// lists KV keys through a consumer): look twice before saying there is
+	// none.
+	for try := 0; try < 2 && len(found) == 0; try++ {
+		if try > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		f, err := k.findByName(ctx, c, cols, q)
+		if err != nil {
 			return "", err
 		}
-		for _, it := range list.Items {
-			found = append(found, col+"/"+str(it["id"]))
-		}
+		found = f
 	}
 	switch len(found) {
 	case 0:
@@ -166,6 +168,25 @@ func (k *resourceKind) locate(ctx context.Context, c *client.Client, app, ref st
 	default:
 		return "", fmt.Errorf("%d %ss named %q: give the id", len(found), k.singular, ref)
 	}
+}
+
+// findByName lists the collections with the name query q and returns the
+// path of each resource found.
+func (k *resourceKind) findByName(ctx context.Context, c *client.Client, cols []string, q string) ([]string, error) {
+	var found []string
+	for i, col := range cols {
+		var list struct{ Items []map[string]any }
+		if _, err := c.Do(ctx, http.MethodGet, col+q, nil, &list); err != nil {
+			if i > 0 && isNotFound(err) {
+				continue // a server without this collection
+			}
+			return nil, err
+		}
+		for _, it := range list.Items {
+			found = append(found, col+"/"+str(it["id"]))
+		}
+	}
+	return found, nil
 }
 
 // listAll lists every collection of the kind with query q and merges the
