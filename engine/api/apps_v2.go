@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -251,6 +252,11 @@ func (s *Server) updateAppV2(w http.ResponseWriter, r *http.Request) *Problem {
 	var labels []events.Label
 	if body.Metadata != nil {
 		labels = body.Metadata.labels()
+	}
+	// Without If-Match the client pinned nothing: a state the collector
+	// wrote since the read must not turn the rename into a 412.
+	if h := strings.TrimSpace(r.Header.Get("If-Match")); h == "" || h == "*" {
+		rev = 0
 	}
 	e, err := s.store.RenameAppV2(r.Context(), r.PathValue("account_id"), a.ID, body.Name, labels, rev, principalOf(r).ID)
 	if err != nil {

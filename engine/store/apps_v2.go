@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -113,23 +114,33 @@ func (s *Store) CreateAppV2(ctx context.Context, account string, app App, by str
 // RenameAppV2 changes an app 2.x's name and labels (nil: unchanged) at
 // revision rev (0: whatever is stored), moving its name reservation; what
 // it selects and its state stay.
+//
+// With rev 0 the rename applies to whatever is stored: a concurrent write
+// of the app's state (the collector's) makes it read again and retry.
 func (s *Store) RenameAppV2(ctx context.Context, account, id, name string, labels []events.Label, rev uint64, by string) (*Entry[App], error) {
-	old, err := s.Apps.Get(ctx, account, id)
-	if err != nil {
-		return nil, err
+	for try := 0; ; try++ {
+		old, err := s.Apps.Get(ctx, account, id)
+		if err != nil {
+			return nil, err
+		}
+		if !old.Value.Discovered() {
+			return nil, fmt.Errorf("app %s: not an app 2.x: %w", id, ErrNotFound)
+		}
+		app := old.Value
+		app.Name, app.Metadata.Labels = name, labels
+		if err := CheckAppV2(&app); err != nil {
+			return nil, err
+		}
+		at := rev
+		if at == 0 {
+			at = old.Revision
+		}
+		e, err := update(ctx, s, &s.Apps, KindApp, account, id, name, &app, at, by, func(a *App) string { return a.Name })
+		if rev == 0 && errors.Is(err, ErrConflict) && try < 5 {
+			continue
+		}
+		return e, err
 	}
-	if !old.Value.Discovered() {
-		return nil, fmt.Errorf("app %s: not an app 2.x: %w", id, ErrNotFound)
-	}
-	app := old.Value
-	app.Name, app.Metadata.Labels = name, labels
-	if err := CheckAppV2(&app); err != nil {
-		return nil, err
-	}
-	if rev == 0 {
-		rev = old.Revision
-	}
-	return update(ctx, s, &s.Apps, KindApp, account, id, name, &app, rev, by, func(a *App) string { return a.Name })
 }
 
 // AppStatus is what a collection of an app 2.x found.
