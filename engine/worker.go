@@ -119,7 +119,6 @@ type Worker struct {
 
 	health   *loopHealth
 	slots    chan struct{} // one token per running (or reserved) hook
-	freed    chan struct{} // a slot came free
 	inFlight atomic.Int64
 	runners  map[string]executor.Runner // by cluster
 
@@ -171,7 +170,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	}
 	return &Worker{
 		cfg: cfg, log: cfg.Logger.With(zap.String("worker", cfg.Name)), js: cfg.JS, store: st, runs: rs,
-		slots: make(chan struct{}, cfg.Concurrency), freed: make(chan struct{}, 1), health: newLoopHealth(),
+		slots: make(chan struct{}, cfg.Concurrency), health: newLoopHealth(),
 		scripts: map[string][]byte{}, held: map[string]*events.ExecutionResult{}, runners: runners,
 	}, nil
 }
@@ -263,10 +262,6 @@ func (w *Worker) reserve(loops int) func(ctx context.Context) int {
 func (w *Worker) release(n int) {
 	for range n {
 		<-w.slots
-	}
-	select {
-	case w.freed <- struct{}{}:
-	default:
 	}
 }
 

@@ -126,6 +126,9 @@ var kinds = map[string]*resourceKind{
 	},
 }
 
+// errNoSuchResource: no resource has the name or id looked for.
+var errNoSuchResource = errors.New("not found")
+
 // locate turns a name or id into the resource's path (its collection's
 // path, "/", its id).
 func (k *resourceKind) locate(ctx context.Context, c *client.Client, app, ref string) (string, error) {
@@ -143,7 +146,7 @@ func (k *resourceKind) locate(ctx context.Context, c *client.Client, app, ref st
 				return "", err
 			}
 		}
-		return "", fmt.Errorf("no %s with id %s", k.singular, ref)
+		return "", fmt.Errorf("no %s with id %s: %w", k.singular, ref, errNoSuchResource)
 	}
 	var found []string
 	q := "?filter=" + url.QueryEscape("name eq '"+strings.ReplaceAll(ref, "'", "''")+"'")
@@ -162,7 +165,7 @@ func (k *resourceKind) locate(ctx context.Context, c *client.Client, app, ref st
 	}
 	switch len(found) {
 	case 0:
-		return "", fmt.Errorf("no %s named %q", k.singular, ref)
+		return "", fmt.Errorf("no %s named %q: %w", k.singular, ref, errNoSuchResource)
 	case 1:
 		return found[0], nil
 	default:
