@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -176,40 +175,7 @@ func buildTarget(t testing.TB, tag, dockerfile string, shell bool) error {
 
 	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancel()
-	cli, err := client.New(client.FromEnv)
-	if err != nil {
-		return fmt.Errorf("docker client: %w", err)
-	}
-	defer cli.Close()
-	res, err := cli.ImageBuild(ctx, buildCtx, client.ImageBuildOptions{
-		Tags:        []string{tag},
-		Dockerfile:  "Dockerfile",
-		PullParent:  false, // never contact a registry
-		Remove:      true,
-		ForceRemove: true,
-		Labels:      map[string]string{LabelManaged: "true", LabelRun: runID},
-	})
-	if err != nil {
-		return fmt.Errorf("docker build: %w", err)
-	}
-	defer res.Body.Close()
-	var log bytes.Buffer
-	dec := json.NewDecoder(res.Body)
-	for {
-		var msg struct {
-			Stream string `json:"stream"`
-			Error  string `json:"error"`
-		}
-		if err := dec.Decode(&msg); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("docker build: read progress: %w\n%s", err, log.String())
-		}
-		log.WriteString(msg.Stream)
-		if msg.Error != "" {
-			return fmt.Errorf("docker build: %s\n%s", msg.Error, log.String())
-		}
-	}
+	return dockerBuild(ctx, tag, buildCtx)
 }
 
 // targetContext makes the build context: the Dockerfile and rootfs/.

@@ -1,0 +1,423 @@
+package fault_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/executor"
+	"github.com/hookshot-dev/hookshot/fault"
+	"github.com/hookshot-dev/hookshot/matcher"
+)
+
+// traceScript is every hook: it appends "<execution> <run> <stage>
+// <attempt>" to the trace file shared by all workers (so an execution that
+// really ran twice shows as two lines), then sleeps $1 seconds.
+const traceScript = `#!/bin/sh
+echo "$HOOKSHOT_EXECUTION_ID $HOOKSHOT_RUN_ID $HOOKSHOT_STAGE $HOOKSHOT_ATTEMPT" >> /trace/exec.log
+sleep "$1"
+`
+
+// load drives runs through the cluster as a backup controller would:
+// lifecycle events published (retried until acknowledged; the de-dup ID
+// makes a retry harmless) and stage results read from the results stream.
+type load struct {
+	e          *env
+	st         *store.Store
+	app        string
+	containers int // per event: executions per stage
+
+	mu       sync.Mutex
+	expected map[string]bool      // stage keys published
+	answered map[string]time.Time // stage key → first stage result seen
+	runs     int
+	first    time.Time
+	stopped  atomic.Bool
+}
+
+// newLoad registers the app's hooks (a snapshot pre and post hook running
+// traceScript with sleep seconds) through the store, follows the stage
+// results, and waits until a probe run is answered: the server has indexed
+// the hooks and workers take jobs.
+func newLoad(e *env, containers int, sleep string) *load {
+	e.t.Helper()
+	l := &load{e: e, app: uuid.NewString(), containers: containers,
+		expected: map[string]bool{}, answered: map[string]time.Time{}}
+	ctx, cancel := context.WithTimeout(e.t.Context(), time.Minute)
+	defer cancel()
+	var st *store.Store
+	e.waitFor("store open", time.Minute, func() (err error) {
+		st, err = store.Open(ctx, e.js)
+		return err
+	})
+	l.st = st
+	// The app is registered too (a static app), for runs driven through
+	// the API; lifecycle events carry the same inventory.
+	if _, err := st.SaveApp(ctx, account, store.App{ID: l.app, Name: "fault-app", Containers: l.inventory()}, "fault-suite"); err != nil {
+		e.t.Fatalf("save app: %v", err)
+	}
+	src, err := st.SaveSource(ctx, account, *executor.NewScriptSource("trace", []byte(traceScript)), "fault-suite")
+	if err != nil {
+		e.t.Fatalf("save source: %v", err)
+	}
+	for _, stage := range []string{"pre", "post"} {
+		_, err := st.SaveHook(ctx, account, matcher.ExecutionHook{Type: matcher.MediaType, Version: matcher.CurrentVersion,
+			HookType: matcher.HookTypeCustom, Name: "trace-" + stage, AppID: l.app, Action: "snapshot", Stage: stage,
+			HookSourceID: src.Source.ID, Arguments: []string{sleep}}, "fault-suite")
+		if err != nil {
+			e.t.Fatalf("save hook: %v", err)
+		}
+	}
+	l.follow()
+	probe := "probe-" + uuid.NewString()[:8]
+	l.publish(probe, "pre")
+	l.waitAnswered(2*time.Minute, "probe run")
+	return l
+}
+
+// follow records the arrival of every stage result of the account.
+func (l *load) follow() {
+	e := l.e
+	ctx, cancel := context.WithCancel(context.Background())
+	cons, err := e.js.OrderedConsumer(e.t.Context(), events.StreamResults, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{events.SubjectStageResults + "." + account + ".*"},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		e.t.Fatalf("follow stage results: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
+			if err != nil {
+				continue
+			}
+			sr, err := events.DecodeStageResult(msg.Data())
+			if err != nil {
+				continue
+			}
+			key := events.StageKey(sr.AccountID, sr.RunID, sr.Action, sr.Stage)
+			l.mu.Lock()
+			if _, ok := l.answered[key]; !ok {
+				l.answered[key] = time.Now()
+			}
+			l.mu.Unlock()
+		}
+	}()
+	e.t.Cleanup(func() { cancel(); <-done })
+}
+
+// publish publishes one lifecycle event, retrying until JetStream
+// acknowledges it.
+func (l *load) publish(run, stage string) {
+	ev := &events.LifecycleEvent{RunID: run, AccountID: account, AppID: l.app, Action: "snapshot", Stage: stage,
+		Containers: l.inventory()}
+	l.expect(run, stage)
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(l.e.t.Context(), 5*time.Second)
+		_, err := events.PublishLifecycle(ctx, l.e.js, ev)
+		cancel()
+		if err == nil || l.e.t.Context().Err() != nil {
+			return
+		}
+		if attempt%20 == 19 {
+			l.e.t.Logf("publish %s/%s: still failing after %d attempts: %v", run, stage, attempt+1, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// inventory is the app's containers.
+func (l *load) inventory() []events.Container {
+	var cs []events.Container
+	for c := range l.containers {
+		cs = append(cs, events.Container{NamespaceName: "fault", PodName: fmt.Sprintf("pod-%d", c),
+			ContainerName: "app", ContainerImage: "fault:1"})
+	}
+	return cs
+}
+
+// expect records that a stage of run must be answered.
+func (l *load) expect(run string, stages ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.first.IsZero() {
+		l.first = time.Now()
+	}
+	for _, stage := range stages {
+		key := events.StageKey(account, run, "snapshot", stage)
+		if !l.expected[key] && stage == "pre" {
+			l.runs++
+		}
+		l.expected[key] = true
+	}
+}
+
+// answeredAt is when the stage result of a stage of run arrived (zero: not
+// yet).
+func (l *load) answeredAt(run, stage string) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.answered[events.StageKey(account, run, "snapshot", stage)]
+}
+
+// burst publishes n runs (their pre stage) from 8 publishers, at most rate
+// events per second (0: as fast as they go), and returns when all are
+// published.
+func (l *load) burst(prefix string, n int, rate float64) {
+	var wg sync.WaitGroup
+	next := make(chan string)
+	for range 8 {
+		wg.Go(func() {
+			for run := range next {
+				l.publish(run, "pre")
+			}
+		})
+	}
+	start := time.Now()
+	for i := range n {
+		if rate > 0 {
+			if d := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		next <- fmt.Sprintf("%s-%05d", prefix, i)
+	}
+	close(next)
+	wg.Wait()
+}
+
+// burstAsync runs burst in the background; the returned function waits for
+// it.
+func (l *load) burstAsync(prefix string, n int, rate float64) (wait func()) {
+	done := make(chan struct{})
+	go func() { defer close(done); l.burst(prefix, n, rate) }()
+	return func() { <-done }
+}
+
+// pending is how many published stages have no result yet.
+func (l *load) pending() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for k := range l.expected {
+		if _, ok := l.answered[k]; !ok {
+			n++
+		}
+	}
+	return n
+}
+
+// answeredCount is how many stage results have arrived.
+func (l *load) answeredCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.answered)
+}
+
+// waitAnswered waits until every published stage is answered, or within
+// passes; it does not fail: the figures say what was lost.
+func (l *load) waitAnswered(within time.Duration, what string) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if l.pending() == 0 {
+			return true
+		}
+		if time.Now().After(deadline) || l.e.t.Context().Err() != nil {
+			l.e.t.Errorf("%s: %d stages not answered within %s", what, l.pending(), within)
+			l.e.dumpLogs()
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// lastAnswer is when the last stage result arrived.
+func (l *load) lastAnswer() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var last time.Time
+	for _, at := range l.answered {
+		if at.After(last) {
+			last = at
+		}
+	}
+	return last
+}
+
+// tally reads the whole results stream of the account and the trace file
+// and fills the figures: lost stages, duplicated results and executions.
+// It fails the test for any invariant broken: lost = 0, duplicated results
+// = 0, every stage answered with every execution, and (unless
+// allowFailed) hookState success.
+func (l *load) tally(f *fault.Figures, lastFault time.Time, allowFailed bool) {
+	e := l.e
+	t := e.t
+	stageResults := map[string]int{}
+	execResults := map[string]int{}
+	var bad []string
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cons, err := e.js.OrderedConsumer(ctx, events.StreamResults, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{events.SubjectResults + ".*." + account + ".*"},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		t.Fatalf("scan results: %v", err)
+	}
+	for {
+		msg, err := cons.Next(jetstream.FetchMaxWait(3 * time.Second))
+		if err != nil {
+			if !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Logf("scan results: %v", err)
+			}
+			break
+		}
+		if strings.HasPrefix(msg.Subject(), events.SubjectStageResults+".") {
+			sr, err := events.DecodeStageResult(msg.Data())
+			if err != nil {
+				bad = append(bad, "undecodable stage result: "+err.Error())
+				continue
+			}
+			if sr.Replayed {
+				f.Replays++
+				continue
+			}
+			key := events.StageKey(sr.AccountID, sr.RunID, sr.Action, sr.Stage)
+			stageResults[key]++
+			if stageResults[key] > 1 {
+				continue
+			}
+			if len(sr.Executions) != l.containers {
+				bad = append(bad, fmt.Sprintf("%s: %d executions, want %d", key, len(sr.Executions), l.containers))
+			}
+			if sr.HookState != events.HookStateSuccess {
+				f.FailedStages++
+				if !allowFailed {
+					bad = append(bad, fmt.Sprintf("%s: hookState %s %+v", key, sr.HookState, sr.HookStateDetails))
+				}
+			}
+		} else {
+			r, err := events.DecodeExecutionResult(msg.Data())
+			if err != nil {
+				bad = append(bad, "undecodable execution result: "+err.Error())
+				continue
+			}
+			execResults[r.ExecutionID]++
+		}
+		if md, err := msg.Metadata(); err == nil && md.NumPending == 0 {
+			break
+		}
+	}
+	for _, n := range stageResults {
+		f.DuplicatedResults += n - 1
+	}
+	for _, n := range execResults {
+		f.DuplicatedResults += n - 1
+	}
+
+	l.mu.Lock()
+	f.Runs = l.runs
+	f.Stages = len(l.expected)
+	for k := range l.expected {
+		if stageResults[k] > 0 {
+			f.StagesAnswered++
+		}
+	}
+	first := l.first
+	l.mu.Unlock()
+	f.Lost = f.Stages - f.StagesAnswered
+	last := l.lastAnswer()
+	f.DurationSeconds = last.Sub(first).Seconds()
+	if !lastFault.IsZero() {
+		f.RecoverySeconds = max(0, last.Sub(lastFault).Seconds())
+	}
+
+	lines, distinct := traceCounts(t, filepath.Join(e.traceDir, "exec.log"))
+	f.Executions, f.DuplicatedExecutions = lines, lines-distinct
+	f.When = time.Now().UTC()
+
+	t.Logf("figures: %+v", *f)
+	if err := fault.Record(*f); err != nil {
+		t.Errorf("record figures: %v", err)
+	}
+	if f.Lost != 0 {
+		t.Errorf("lost %d of %d stages", f.Lost, f.Stages)
+	}
+	if f.DuplicatedResults != 0 {
+		t.Errorf("%d duplicated results", f.DuplicatedResults)
+	}
+	if len(bad) > 0 {
+		t.Errorf("%d bad stage results, e.g. %s", len(bad), strings.Join(bad[:min(5, len(bad))], "; "))
+	}
+}
+
+// traceCounts counts the lines of the trace file and the distinct
+// executions among them.
+func traceCounts(t *testing.T, path string) (lines, distinct int) {
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Errorf("trace: %v", err)
+		return 0, 0
+	}
+	defer fh.Close()
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) == 0 {
+			continue
+		}
+		lines++
+		seen[fs[0]] = true
+	}
+	return lines, len(seen)
+}
+
+// profile is the size of a scenario in the short (CI) and long profiles.
+func long() bool { return os.Getenv(fault.EnvProfile) == "long" }
+
+func profileName() string {
+	if long() {
+		return "long"
+	}
+	return "short"
+}
+
+func pick(short, long_ int) int {
+	if long() {
+		return long_
+	}
+	return short
+}
+
+// traceByRun counts the trace lines of a stage by run.
+func traceByRun(t *testing.T, e *env, stage string) map[string]int {
+	raw, err := os.ReadFile(filepath.Join(e.traceDir, "exec.log"))
+	if err != nil {
+		t.Fatalf("trace: %v", err)
+	}
+	out := map[string]int{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if fs := strings.Fields(line); len(fs) >= 3 && fs[2] == stage {
+			out[fs[1]]++
+		}
+	}
+	return out
+}
