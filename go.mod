@@ -4,7 +4,6 @@ go 1.26.8
 
 require (
 	github.com/containerd/errdefs v1.0.0
-	github.com/dlclark/regexp2 v1.12.0
 	github.com/go-logr/logr v1.4.3
 	github.com/google/uuid v1.6.0
 	github.com/moby/moby/api v1.56.1

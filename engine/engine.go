@@ -27,7 +27,7 @@ type Config struct {
 	Logger *zap.Logger
 	// Metrics records executions, stages and redeliveries; nil records nothing.
 	Metrics *metrics.Metrics
-	// Matcher configures criteria evaluation (regex match timeout, cache).
+	// Matcher configures criteria evaluation (the compiled-pattern cache).
 	Matcher matcher.Config
 	// AckWait is how long the engine's consumers wait for an ack before
 	// redelivering. Defaults to 30s.

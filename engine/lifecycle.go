@@ -194,13 +194,6 @@ func (e *Engine) plan(ctx context.Context, ev *events.LifecycleEvent) (*StageRec
 	}
 
 	res := e.index.Match(ev.AccountID, ev.AppID, ev.Action, ev.Stage, rec.Event.Containers)
-	for _, he := range res.Errors {
-		rec.Details = append(rec.Details, events.NewStateDetail(events.DetailMatchFailed, "Hook criteria not evaluated",
-			fmt.Sprintf("hook %q (%s) was not run: %v", he.HookName, he.HookID, he.Err), map[string]any{"hookID": he.HookID}))
-		if h, ok := e.index.Get(ev.AccountID, he.HookID); ok && ev.Stage == events.StagePre && h.EffectiveFailureMode() == events.FailureModeFail {
-			rec.Abort = true
-		}
-	}
 	checksums := map[string]string{}
 	lanes := map[string]int{}
 	for _, m := range res.Matches {

@@ -1,14 +1,12 @@
 package matcher
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
 	"regexp/syntax"
 	"strings"
 	"sync"
-	"time"
-	"unicode/utf8"
-
-	"github.com/dlclark/regexp2"
 
 	"github.com/hookshot-dev/hookshot/events"
 )
@@ -20,60 +18,62 @@ type CriterionRef struct {
 	Criterion
 }
 
-// compile compiles pattern with regexp2 in RE2 mode. A positive timeout
-// becomes the regex's MatchTimeout. A panic inside regexp2 is an error:
-// patterns are outside input.
-func compile(pattern string, timeout time.Duration) (re *regexp2.Regexp, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			re, err = nil, fmt.Errorf("regexp2 panicked: %v", r)
+// compile compiles pattern with Go's regexp, whose syntax is RE2's and
+// whose matching takes time linear in the pattern and the value (no
+// backtracking): a criterion needs no timeout. A construct RE2 lacks
+// (lookaround, backreferences, atomic groups) is refused with a hint.
+func compile(pattern string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		var se *syntax.Error
+		if errors.As(err, &se) && notRE2(se) {
+			return nil, fmt.Errorf("%w (RE2 has no lookahead, lookbehind, backreferences or atomic groups)", err)
 		}
-	}()
-	// Astra documents criteria as RE2 regular expressions. regexp2 in RE2
-	// mode still accepts what RE2 does not (lookaround, backreferences,
-	// atomic groups), so the pattern must first be valid RE2: Go's regexp
-	// syntax is RE2's.
-	_, rerr := syntax.Parse(pattern, syntax.Perl)
-	re, err = regexp2.Compile(pattern, regexp2.RE2)
-	switch {
-	case rerr != nil && err == nil:
-		return nil, fmt.Errorf("%w (RE2 has no lookahead, lookbehind, backreferences or atomic groups)", rerr)
-	case rerr != nil:
-		return nil, rerr
-	case err != nil:
 		return nil, err
-	}
-	if timeout > 0 {
-		re.MatchTimeout = timeout
 	}
 	return re, nil
 }
 
-// regexCache holds compiled patterns by source text, up to size entries; when
-// full it evicts an arbitrary entry. Regexes are safe for concurrent use, and
-// all of one cache share the same MatchTimeout.
-type regexCache struct {
-	timeout time.Duration
-	size    int
-
-	mu sync.Mutex
-	m  map[string]*regexp2.Regexp
+// notRE2 reports whether a parse error is a construct of other regex
+// dialects (Perl, PCRE, .NET) that RE2 leaves out on purpose.
+func notRE2(se *syntax.Error) bool {
+	switch se.Code {
+	case syntax.ErrInvalidPerlOp, syntax.ErrInvalidNamedCapture: // (?<=…) reads as a named group
+		for _, p := range []string{"(?=", "(?!", "(?<=", "(?<!", "(?>"} {
+			if strings.HasPrefix(se.Expr, p) {
+				return true
+			}
+		}
+	case syntax.ErrInvalidEscape:
+		// \1 to \9 and \k<name> are backreferences.
+		return len(se.Expr) >= 2 && (se.Expr[1] >= '1' && se.Expr[1] <= '9' || se.Expr[1] == 'k')
+	}
+	return false
 }
 
-func newRegexCache(size int, timeout time.Duration) *regexCache {
-	return &regexCache{timeout: timeout, size: size, m: make(map[string]*regexp2.Regexp)}
+// regexCache holds compiled patterns by source text, up to size entries; when
+// full it evicts an arbitrary entry. Regexes are safe for concurrent use.
+type regexCache struct {
+	size int
+
+	mu sync.Mutex
+	m  map[string]*regexp.Regexp
+}
+
+func newRegexCache(size int) *regexCache {
+	return &regexCache{size: size, m: make(map[string]*regexp.Regexp)}
 }
 
 // compile returns the compiled pattern, compiling it on a miss. Compilation
 // runs outside the lock; two racing misses compile twice and keep one.
-func (c *regexCache) compile(pattern string) (*regexp2.Regexp, error) {
+func (c *regexCache) compile(pattern string) (*regexp.Regexp, error) {
 	c.mu.Lock()
 	re, ok := c.m[pattern]
 	c.mu.Unlock()
 	if ok {
 		return re, nil
 	}
-	re, err := compile(pattern, c.timeout)
+	re, err := compile(pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -119,11 +119,11 @@ var fieldOf = map[string]int{
 type criterion struct {
 	ref   CriterionRef
 	field int
-	re    *regexp2.Regexp
+	re    *regexp.Regexp
 }
 
 // compileCriteria pairs validated criteria with their compiled regexes.
-func compileCriteria(cs []Criterion, res []*regexp2.Regexp) []criterion {
+func compileCriteria(cs []Criterion, res []*regexp.Regexp) []criterion {
 	out := make([]criterion, len(cs))
 	for i, c := range cs {
 		out[i] = criterion{ref: CriterionRef{Index: i, Criterion: c}, field: fieldOf[c.Type], re: res[i]}
@@ -132,49 +132,35 @@ func compileCriteria(cs []Criterion, res []*regexp2.Regexp) []criterion {
 }
 
 // target is a container prepared for matching: its attributes and its
-// "key=value" labels as runes, converted once per Match call and shared by
-// every candidate hook (regexp2 matches runes).
+// "key=value" labels, built once per Match call and shared by every
+// candidate hook.
 type target struct {
 	c      *events.Container
-	fields [fieldLabels][]rune
-	labels [][]rune
+	fields [fieldLabels]string
+	labels []string
 }
 
-// newTargets prepares cs with one rune buffer for all of them.
+// newTargets prepares cs.
 func newTargets(cs []events.Container) []target {
-	n, nl := 0, 0
+	nl := 0
 	for i := range cs {
-		c := &cs[i]
-		n += utf8.RuneCountInString(c.ContainerImage) + utf8.RuneCountInString(c.ContainerName) +
-			utf8.RuneCountInString(c.PodName) + utf8.RuneCountInString(c.NamespaceName)
-		for _, l := range c.PodLabels {
-			n += utf8.RuneCountInString(l.Name) + 1 + utf8.RuneCountInString(l.Value)
-		}
-		nl += len(c.PodLabels)
+		nl += len(cs[i].PodLabels)
 	}
-	buf := make([]rune, 0, n)
-	labels := make([][]rune, 0, nl)
-	runes := func(ss ...string) []rune {
-		start := len(buf)
-		for _, s := range ss {
-			for _, r := range s {
-				buf = append(buf, r)
-			}
-		}
-		return buf[start:len(buf):len(buf)]
-	}
+	labels := make([]string, 0, nl)
 	ts := make([]target, len(cs))
 	for i := range cs {
 		c := &cs[i]
 		t := &ts[i]
 		t.c = c
-		t.fields[fieldImage] = runes(c.ContainerImage)
-		t.fields[fieldContainer] = runes(c.ContainerName)
-		t.fields[fieldPod] = runes(c.PodName)
-		t.fields[fieldNamespace] = runes(c.NamespaceName)
+		t.fields = [fieldLabels]string{
+			fieldImage:     c.ContainerImage,
+			fieldContainer: c.ContainerName,
+			fieldPod:       c.PodName,
+			fieldNamespace: c.NamespaceName,
+		}
 		start := len(labels)
 		for _, l := range c.PodLabels {
-			labels = append(labels, runes(l.Name, "=", l.Value))
+			labels = append(labels, l.Name+"="+l.Value)
 		}
 		t.labels = labels[start:len(labels):len(labels)]
 	}
@@ -183,38 +169,27 @@ func newTargets(cs []events.Container) []target {
 
 // test reports whether c's regex is found in t's attribute; a podLabel
 // criterion matches when it is found in any "key=value" label.
-func (c *criterion) test(t *target) (bool, error) {
+func (c *criterion) test(t *target) bool {
 	if c.field != fieldLabels {
-		return c.re.MatchRunes(t.fields[c.field])
+		return c.re.MatchString(t.fields[c.field])
 	}
 	for _, l := range t.labels {
-		if ok, err := c.re.MatchRunes(l); ok || err != nil {
-			return ok, err
+		if c.re.MatchString(l) {
+			return true
 		}
 	}
-	return false, nil
+	return false
 }
 
 // firstFailure returns the index in cs of the first criterion that does not
-// match t, or -1 when all match (AND, on the same container). An evaluation
-// error is a *CriterionError for that criterion and never a match.
-func firstFailure(cs []criterion, t *target) (failed int, err error) {
-	i := 0
-	defer func() {
-		if r := recover(); r != nil {
-			failed, err = i, &CriterionError{Criterion: cs[i].ref, Err: fmt.Errorf("regexp2 panicked: %v", r)}
-		}
-	}()
-	for ; i < len(cs); i++ {
-		ok, err := cs[i].test(t)
-		if err != nil {
-			return i, &CriterionError{Criterion: cs[i].ref, Err: fmt.Errorf("%w: %w", ErrMatchTimeout, err)}
-		}
-		if !ok {
-			return i, nil
+// match t, or -1 when all match (AND, on the same container).
+func firstFailure(cs []criterion, t *target) int {
+	for i := range cs {
+		if !cs[i].test(t) {
+			return i
 		}
 	}
-	return -1, nil
+	return -1
 }
 
 // describeFailure says why criterion c did not match container t.

@@ -4,10 +4,11 @@
 //
 // An [ExecutionHook] selects containers of one application with regex
 // criteria (containerImage, containerName, podName, podLabel,
-// namespaceName). Criteria values are RE2-syntax regexes compiled with
-// regexp2 in RE2 mode, bounded by a match timeout and cached by pattern.
-// A criterion matches when its regex is found anywhere in the tested string
-// (a search, not a full match: `\bmariadb\b` matches "docker.io/mariadb:11").
+// namespaceName). Criteria values are RE2 regexes compiled with Go's regexp
+// (RE2's syntax and semantics; matching is linear in the pattern and the
+// value, so it needs no timeout) and cached by pattern. A criterion matches
+// when its regex is found anywhere in the tested string (a search, not a
+// full match: `\bmariadb\b` matches "docker.io/mariadb:11").
 // A podLabel criterion is tested against each "key=value" label of the pod.
 // Several criteria are ANDed and all tested against the same container; a
 // hook without criteria matches every container of its app.
@@ -21,9 +22,6 @@
 //	res := ix.Match(account, appID, matcher.ActionSnapshot, matcher.StagePre, inventory)
 //	for _, m := range res.Matches {
 //		// m.Hook runs once on each of m.Containers.
-//	}
-//	for _, e := range res.Errors {
-//		// e.Err: the hook's criteria could not be evaluated (regex timeout).
 //	}
 //
 // [Index.Explain] says, for every hook of an app, whether it would run for a

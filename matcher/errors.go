@@ -11,9 +11,6 @@ var (
 	ErrInvalidHook = errors.New("matcher: invalid execution hook")
 	// ErrAccountRequired is returned by Index.Put for an empty account.
 	ErrAccountRequired = errors.New("matcher: account is required")
-	// ErrMatchTimeout wraps a regex evaluation that exceeded
-	// Config.MatchTimeout. Such a criterion never counts as a match.
-	ErrMatchTimeout = errors.New("matcher: regex match timed out")
 )
 
 // FieldError names one invalid field of an execution hook. Field is a JSON
@@ -71,32 +68,3 @@ func (e *ValidationError) orNil() error {
 	}
 	return e
 }
-
-// CriterionError is a criterion that could not be evaluated against a
-// container, typically because its regex timed out (Err wraps
-// ErrMatchTimeout).
-type CriterionError struct {
-	Criterion CriterionRef
-	Err       error
-}
-
-func (e *CriterionError) Error() string {
-	return fmt.Sprintf("matchingCriteria[%d] (%s `%s`): %v", e.Criterion.Index, e.Criterion.Type, e.Criterion.Value, e.Err)
-}
-
-func (e *CriterionError) Unwrap() error { return e.Err }
-
-// HookError reports a hook whose criteria could not be evaluated. Such a hook
-// is left out of Result.Matches entirely: it is never silently a match, and
-// never runs on only the containers that happened to evaluate.
-type HookError struct {
-	HookID   string
-	HookName string
-	Err      error
-}
-
-func (e HookError) Error() string {
-	return fmt.Sprintf("matcher: hook %q (%s): %v", e.HookName, e.HookID, e.Err)
-}
-
-func (e HookError) Unwrap() error { return e.Err }

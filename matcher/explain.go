@@ -13,7 +13,6 @@ const (
 	ReasonOverridden         = "overridden"
 	ReasonOtherActionStage   = "other-action-stage"
 	ReasonNoContainerMatched = "no-container-matched"
-	ReasonCriteriaError      = "criteria-error"
 )
 
 // Explanation says whether one hook of an app would run for an action and
@@ -25,10 +24,9 @@ type Explanation struct {
 	Action   string `json:"action"`
 	Stage    string `json:"stage"`
 	WouldRun bool   `json:"wouldRun"`
-	// Reason is a code: ReasonMatched, ReasonDisabled,
-	// ReasonOtherActionStage, ReasonNoContainerMatched or
-	// ReasonCriteriaError, checked in the order other-action-stage,
-	// disabled, criteria-error, no-container-matched.
+	// Reason is a code: ReasonMatched, ReasonDisabled, ReasonOverridden,
+	// ReasonOtherActionStage or ReasonNoContainerMatched, checked in the
+	// order other-action-stage, overridden/disabled, no-container-matched.
 	Reason string `json:"reason"`
 	// Message says the same in a sentence.
 	Message string `json:"message"`
@@ -41,8 +39,8 @@ type Explanation struct {
 type ContainerVerdict struct {
 	Container events.Container `json:"container"`
 	Matched   bool             `json:"matched"`
-	// FailedCriterion is the first criterion, in order, that did not match
-	// or could not be evaluated; nil when Matched.
+	// FailedCriterion is the first criterion, in order, that did not match;
+	// nil when Matched.
 	FailedCriterion *CriterionRef `json:"failedCriterion,omitempty"`
 	// Detail is a sentence, e.g. "podLabel `app=mysql` matched none of the
 	// labels [app=web tier=front]".
@@ -67,6 +65,7 @@ func (ix *Index) Explain(account, appID, action, stage string, containers []even
 	ts := sortedTargets(containers)
 	out := make([]Explanation, len(es))
 	for i, e := range es {
+		ix.evaluations.Add(1)
 		out[i] = e.explain(action, stage, ts, states[i].enabled, states[i].overridden)
 	}
 	return out
@@ -79,22 +78,14 @@ func (e *entry) explain(action, stage string, ts []target, enabled, overridden b
 		Containers: make([]ContainerVerdict, len(ts)),
 	}
 	matched := 0
-	var errs []error
 	for i := range ts {
 		t := &ts[i]
 		v := ContainerVerdict{Container: *t.c}
-		failed, err := firstFailure(e.criteria, t)
-		if failed >= 0 {
+		if failed := firstFailure(e.criteria, t); failed >= 0 {
 			ref := e.criteria[failed].ref // a copy: the entry is shared
 			v.FailedCriterion = &ref
-		}
-		switch {
-		case err != nil:
-			errs = append(errs, err)
-			v.Detail = err.Error()
-		case failed >= 0:
 			v.Detail = describeFailure(&e.criteria[failed], t)
-		default:
+		} else {
 			v.Matched = true
 			matched++
 			v.Detail = matchedDetail(len(e.criteria))
@@ -113,9 +104,6 @@ func (e *entry) explain(action, stage string, ts []target, enabled, overridden b
 	case !enabled:
 		x.Reason = ReasonDisabled
 		x.Message = fmt.Sprintf("hook is disabled; its criteria match %s", counted)
-	case len(errs) > 0:
-		x.Reason = ReasonCriteriaError
-		x.Message = fmt.Sprintf("criteria could not be evaluated on %d of %d containers: %v", len(errs), len(ts), errs[0])
 	case len(ts) == 0:
 		x.Reason = ReasonNoContainerMatched
 		x.Message = "the app has no containers"

@@ -3,7 +3,6 @@ package matcher
 import (
 	"encoding/json"
 	"testing"
-	"time"
 
 	"github.com/hookshot-dev/hookshot/events"
 )
@@ -22,7 +21,7 @@ func FuzzHookJSON(f *testing.F) {
 
 	inv := []events.Container{cWeb, cMySQL, cExporter, cMariaDB,
 		{NamespaceName: "é", PodName: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", PodLabels: labels("app", "\xff"), ContainerName: "", ContainerImage: ""}}
-	ix := NewIndex(Config{MatchTimeout: 10 * time.Millisecond})
+	ix := NewIndex(Config{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var h ExecutionHook
 		if json.Unmarshal(data, &h) != nil {

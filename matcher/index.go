@@ -7,28 +7,20 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 )
 
-// Defaults of Config.
-const (
-	DefaultMatchTimeout = 100 * time.Millisecond
-	DefaultCacheSize    = 4096
-)
+// DefaultCacheSize is the default of Config.CacheSize.
+const DefaultCacheSize = 4096
 
 // Config configures an Index.
 type Config struct {
-	// MatchTimeout bounds one evaluation of one criterion regex against one
-	// string. A regex that times out is an error, never a match.
-	// Defaults to 100ms.
-	MatchTimeout time.Duration
 	// CacheSize bounds the number of compiled patterns kept by source text.
 	// Defaults to 4096.
 	CacheSize int
 }
 
 func (c Config) withDefaults() Config {
-	c.MatchTimeout = cmp.Or(max(c.MatchTimeout, 0), DefaultMatchTimeout)
 	c.CacheSize = cmp.Or(max(c.CacheSize, 0), DefaultCacheSize)
 	return c
 }
@@ -61,6 +53,9 @@ func compareEntries(a, b *entry) int {
 type Index struct {
 	cfg   Config
 	cache *regexCache
+	// evaluations counts hooks whose criteria were evaluated against an
+	// inventory: see Evaluations.
+	evaluations atomic.Int64
 
 	mu   sync.RWMutex
 	byID map[hookKey]*entry
@@ -78,13 +73,19 @@ func NewIndex(cfg Config) *Index {
 	cfg = cfg.withDefaults()
 	return &Index{
 		cfg:       cfg,
-		cache:     newRegexCache(cfg.CacheSize, cfg.MatchTimeout),
+		cache:     newRegexCache(cfg.CacheSize),
 		byID:      make(map[hookKey]*entry),
 		byApp:     make(map[appKey][]*entry),
 		byStage:   make(map[stageKey][]*entry),
 		overrides: make(map[overrideKey]bool),
 	}
 }
+
+// Evaluations returns how many times, since NewIndex, a hook's criteria were
+// evaluated against an inventory: once per candidate hook of a Match, once
+// per hook of an Explain, once per MatchingContainers. Tests use it to check
+// that a request evaluates each hook once.
+func (ix *Index) Evaluations() int64 { return ix.evaluations.Load() }
 
 // SetOverride enables or disables hookID for appID, overriding the hook's
 // own enabled field (Astra's executionHookOverride).

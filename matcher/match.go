@@ -11,9 +11,6 @@ type Result struct {
 	// Matches are the enabled hooks that match at least one container,
 	// ordered by hook name then id.
 	Matches []Match
-	// Errors are the hooks whose criteria could not be evaluated (a regex
-	// timed out); they are not in Matches.
-	Errors []HookError
 }
 
 // Match is one hook to run and the containers to run it in.
@@ -44,11 +41,7 @@ func (ix *Index) Match(account, appID, action, stage string, containers []events
 	}
 	ts := sortedTargets(containers)
 	for _, e := range cands {
-		matched, err := e.match(ts)
-		switch {
-		case err != nil:
-			res.Errors = append(res.Errors, HookError{HookID: e.hook.ID, HookName: e.hook.Name, Err: err})
-		case len(matched) > 0:
+		if matched := ix.match(e, ts); len(matched) > 0 {
 			res.Matches = append(res.Matches, Match{Hook: e.hook.Clone(), Containers: matched})
 		}
 	}
@@ -57,19 +50,15 @@ func (ix *Index) Match(account, appID, action, stage string, containers []events
 
 // MatchingContainers returns the containers h's criteria select, ordered by
 // events.SortContainers, whether h is enabled or not: Astra's
-// matchingContainers. h is validated first (a *ValidationError); a criterion
-// that cannot be evaluated is a *CriterionError. The result is never nil
-// when the error is nil.
+// matchingContainers. h is validated first (a *ValidationError). The result
+// is never nil when the error is nil.
 func (ix *Index) MatchingContainers(h *ExecutionHook, containers []events.Container) ([]events.Container, error) {
 	res, err := h.validate(ix.cache.compile)
 	if err != nil {
 		return nil, err
 	}
 	e := entry{hook: h, criteria: compileCriteria(h.MatchingCriteria, res)}
-	out, err := e.match(sortedTargets(containers))
-	if err != nil {
-		return nil, err
-	}
+	out := ix.match(&e, sortedTargets(containers))
 	if out == nil {
 		out = []events.Container{}
 	}
@@ -100,21 +89,17 @@ func sortedTargets(containers []events.Container) []target {
 	return newTargets(cs)
 }
 
-// match returns the targets e selects, in order. Any evaluation error fails
-// the whole hook.
-func (e *entry) match(ts []target) ([]events.Container, error) {
+// match returns the targets e selects, in order.
+func (ix *Index) match(e *entry, ts []target) []events.Container {
+	ix.evaluations.Add(1)
 	var out []events.Container
 	for i := range ts {
-		failed, err := firstFailure(e.criteria, &ts[i])
-		if err != nil {
-			return nil, err
-		}
-		if failed < 0 {
+		if firstFailure(e.criteria, &ts[i]) < 0 {
 			if out == nil {
 				out = make([]events.Container, 0, len(ts)-i)
 			}
 			out = append(out, *ts[i].c)
 		}
 	}
-	return out, nil
+	return out
 }

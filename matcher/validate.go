@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/dlclark/regexp2"
 )
 
 // identifierPatterns is the Astra Identifier Schema (type_astra_identifier):
@@ -39,20 +37,20 @@ var (
 )
 
 // compileFunc compiles a criterion's regex.
-type compileFunc func(pattern string) (*regexp2.Regexp, error)
+type compileFunc func(pattern string) (*regexp.Regexp, error)
 
 // Validate checks h against the Astra executionHook schema (POST request
 // body, version 1.3) and the Hookshot extensions. It returns nil or a
 // *ValidationError naming every invalid field. ID is optional (the server
 // assigns it) but must be an Astra identifier when set.
 func (h *ExecutionHook) Validate() error {
-	_, err := h.validate(func(p string) (*regexp2.Regexp, error) { return compile(p, 0) })
+	_, err := h.validate(compile)
 	return err
 }
 
 // validate checks every field of h and returns the compiled criteria
 // regexes, in the order of h.MatchingCriteria, when h is valid.
-func (h *ExecutionHook) validate(compile compileFunc) ([]*regexp2.Regexp, error) {
+func (h *ExecutionHook) validate(compile compileFunc) ([]*regexp.Regexp, error) {
 	ve := &ValidationError{}
 	enum(ve, "type", h.Type, true, MediaType)
 	enum(ve, "version", h.Version, true, versions...)
@@ -67,7 +65,7 @@ func (h *ExecutionHook) validate(compile compileFunc) ([]*regexp2.Regexp, error)
 	}
 	enum(ve, "hookType", h.HookType, true, hookTypes...)
 
-	res := make([]*regexp2.Regexp, len(h.MatchingCriteria))
+	res := make([]*regexp.Regexp, len(h.MatchingCriteria))
 	if n := len(h.MatchingCriteria); n > MaxCriteria {
 		ve.add("matchingCriteria", "must have at most %d items, got %d", MaxCriteria, n)
 	}

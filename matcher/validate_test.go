@@ -134,6 +134,16 @@ func TestValidate(t *testing.T) {
 		{name: "criterion value backreference is not RE2", given: func(h *ExecutionHook) {
 			h.MatchingCriteria = []Criterion{{CriterionPodName, `(db)-\1`}}
 		}, wantFields: []string{"matchingCriteria[0].value"}, wantReason: "invalid RE2 regex: "},
+		{name: "criterion value lookbehind, atomic group, named backreference are not RE2", given: func(h *ExecutionHook) {
+			h.MatchingCriteria = []Criterion{{CriterionPodName, `(?<=db)-0`}, {CriterionPodName, `(?>db)`}, {CriterionPodName, `(?P<n>db)\k<n>`}}
+		}, wantFields: []string{"matchingCriteria[0].value", "matchingCriteria[1].value", "matchingCriteria[2].value"},
+			wantReason: "RE2 has no lookahead, lookbehind, backreferences or atomic groups"},
+		{name: "criterion value RE2 that regexp2 refused", given: func(h *ExecutionHook) {
+			h.MatchingCriteria = []Criterion{{CriterionPodName, `\p{^L}`}, {CriterionPodName, `\p{Any}`}, {CriterionPodName, `\QA.B\E`}}
+		}},
+		{name: "criterion value not RE2, no hint", given: func(h *ExecutionHook) {
+			h.MatchingCriteria = []Criterion{{CriterionPodName, `\Z`}}
+		}, wantFields: []string{"matchingCriteria[0].value"}, wantReason: "invalid RE2 regex: error parsing regexp: invalid escape sequence: `\\Z`"},
 		{name: "action", given: func(h *ExecutionHook) { h.Action = "clone" }, wantFields: []string{"action"}},
 		{name: "stage", given: func(h *ExecutionHook) { h.Stage = "during" }, wantFields: []string{"stage"}},
 		{name: "restore has no pre stage", given: func(h *ExecutionHook) { h.Action, h.Stage = ActionRestore, StagePre },

@@ -32,7 +32,7 @@ func newExplainCmd() *cobra.Command {
 		Long: `Explain what the engine would plan for one stage of an app now, from the
 app's registered container inventory: every hook of the app, whether it would
 run, why (matched, disabled, overridden, other-action-stage,
-no-container-matched, criteria-error) and on which containers — or, for a miss,
+no-container-matched) and on which containers — or, for a miss,
 the first criterion that failed on each container.
 
 Hooks that would run come first, then the other hooks of that stage, then
