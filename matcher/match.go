@@ -51,7 +51,8 @@ func (ix *Index) Match(account, appID, action, stage string, containers []events
 // MatchingContainers returns the containers h's criteria select, ordered by
 // events.SortContainers, whether h is enabled or not: Astra's
 // matchingContainers. h is validated first (a *ValidationError). The result
-// is never nil when the error is nil.
+// is never nil when the error is nil; [Images] of it is Astra's
+// matchingImages, without evaluating the criteria again.
 func (ix *Index) MatchingContainers(h *ExecutionHook, containers []events.Container) ([]events.Container, error) {
 	res, err := h.validate(ix.cache.compile)
 	if err != nil {
@@ -65,21 +66,18 @@ func (ix *Index) MatchingContainers(h *ExecutionHook, containers []events.Contai
 	return out, nil
 }
 
-// MatchingImages returns the distinct, sorted, non-empty images of the
-// containers h selects: Astra's matchingImages.
-func (ix *Index) MatchingImages(h *ExecutionHook, containers []events.Container) ([]string, error) {
-	cs, err := ix.MatchingContainers(h, containers)
-	if err != nil {
-		return nil, err
-	}
-	images := make([]string, 0, len(cs))
-	for _, c := range cs {
+// Images returns the distinct, sorted, non-empty images of containers:
+// Astra's matchingImages of a hook, given its MatchingContainers. It is never
+// nil.
+func Images(containers []events.Container) []string {
+	images := make([]string, 0, len(containers))
+	for _, c := range containers {
 		if c.ContainerImage != "" {
 			images = append(images, c.ContainerImage)
 		}
 	}
 	slices.Sort(images)
-	return slices.Compact(images), nil
+	return slices.Compact(images)
 }
 
 // sortedTargets prepares a sorted copy of containers for matching.

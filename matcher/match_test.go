@@ -197,17 +197,20 @@ func TestMatchingImages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := ix.MatchingImages(tt.given, inv)
+			cs, err := ix.MatchingContainers(tt.given, inv)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
-			if err == nil && (got == nil || !slices.Equal(got, tt.want)) {
-				t.Errorf("MatchingImages = %q, want %q", got, tt.want)
+			if got := Images(cs); err == nil && (got == nil || !slices.Equal(got, tt.want)) {
+				t.Errorf("Images = %q, want %q", got, tt.want)
 			}
 		})
 	}
 	cs, err := ix.MatchingContainers(newHook(1, "x", Criterion{CriterionPodName, "nope"}), inv)
 	if err != nil || cs == nil || len(cs) != 0 {
 		t.Errorf("MatchingContainers = %v, %v; want an empty, non-nil slice", cs, err)
+	}
+	if got := Images(nil); got == nil || len(got) != 0 {
+		t.Errorf("Images(nil) = %#v, want an empty, non-nil slice", got)
 	}
 }

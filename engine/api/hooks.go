@@ -30,16 +30,14 @@ func (s *Server) hookView(r *http.Request, account string, rec *store.HookRecord
 		}
 		inventories[rec.Hook.AppID] = inv
 	}
+	// One evaluation of the criteria gives both: the images are those of
+	// the matching containers.
 	containers, err := s.cfg.Matcher.MatchingContainers(&rec.Hook, inv)
 	if err != nil {
 		containers = []events.Container{}
 	}
-	images, err := s.cfg.Matcher.MatchingImages(&rec.Hook, inv)
-	if err != nil || images == nil {
-		images = []string{}
-	}
 	m["matchingContainers"] = containers
-	m["matchingImages"] = images
+	m["matchingImages"] = matcher.Images(containers)
 	return m
 }
 

@@ -7,6 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hookshot-dev/hookshot/engine/api"
+	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
+	"github.com/hookshot-dev/hookshot/matcher"
 )
 
 // matchingFixture creates a source and returns a function that creates a
@@ -34,6 +38,77 @@ func matchingFixture(t *testing.T, h *harness, app string) func(name string, cri
 			t.Fatal(string(r.raw))
 		}
 		return r.body["id"].(string)
+	}
+}
+
+// Listing hooks evaluates each hook's criteria once: matchingContainers and
+// matchingImages come from the same evaluation (issue 10, bug 5: each hook
+// was matched twice).
+func TestHookViewsEvaluateCriteriaOnce(t *testing.T) {
+	t.Parallel()
+	ix := matcher.NewIndex(matcher.Config{})
+	h := newHarnessWith(t, natstest.Start(t), api.Config{Matcher: ix})
+	app := h.do(http.MethodPost, acctPath("/hookshot/v1/apps"), memberToken, map[string]any{
+		"type": "application/astra-app", "version": "1.0", "name": "shop",
+		"containers": []map[string]any{
+			{"namespaceName": "prod", "podName": "db-0", "containerName": "mysql", "containerImage": "mysql:8.4"},
+			{"namespaceName": "prod", "podName": "db-1", "containerName": "mysql", "containerImage": "mysql:8.4"},
+			{"namespaceName": "prod", "podName": "web-0", "containerName": "nginx", "containerImage": "nginx:1.27"},
+		},
+	})
+	if app.status != 201 {
+		t.Fatal(string(app.raw))
+	}
+	appID := app.body["id"].(string)
+	hook := matchingFixture(t, h, appID)
+
+	// Each request below must evaluate this many hooks, no more.
+	tests := []struct {
+		name  string
+		do    func() response
+		hooks int64
+	}{
+		{"create", func() response {
+			id := hook("a-mysql", [2]string{"containerImage", `\bmysql\b`})
+			return h.do(http.MethodGet, acctPath("/core/v1/executionHooks/"+id), viewerToken, nil)
+		}, 2},
+		{"create another", func() response { hook("b-all"); return response{status: 200} }, 1},
+		{"create a third", func() response { hook("c-none", [2]string{"podName", "^cache-"}); return response{status: 200} }, 1},
+		{"list", func() response { return h.do(http.MethodGet, acctPath("/core/v1/executionHooks"), viewerToken, nil) }, 3},
+		{"list the app's", func() response {
+			return h.do(http.MethodGet, acctPath("/k8s/v1/apps/"+appID+"/executionHooks"), viewerToken, nil)
+		}, 3},
+	}
+	for _, tt := range tests {
+		before := ix.Evaluations()
+		if r := tt.do(); r.status != 200 {
+			t.Fatalf("%s: %d %s", tt.name, r.status, r.raw)
+		}
+		if got := ix.Evaluations() - before; got != tt.hooks {
+			t.Errorf("%s evaluated hooks %d times, want %d", tt.name, got, tt.hooks)
+		}
+	}
+
+	// And the answer is still right.
+	list := h.do(http.MethodGet, acctPath("/core/v1/executionHooks"), viewerToken, nil)
+	got := map[string]string{}
+	for _, it := range list.body["items"].([]any) {
+		m := it.(map[string]any)
+		var pods []string
+		for _, c := range m["matchingContainers"].([]any) {
+			pods = append(pods, c.(map[string]any)["podName"].(string))
+		}
+		got[m["name"].(string)] = fmt.Sprint(pods, m["matchingImages"])
+	}
+	want := map[string]string{
+		"a-mysql": "[db-0 db-1] [mysql:8.4]",
+		"b-all":   "[db-0 db-1 web-0] [mysql:8.4 nginx:1.27]",
+		"c-none":  "[] []",
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: matchingContainers, matchingImages = %s, want %s", name, got[name], w)
+		}
 	}
 }
 
