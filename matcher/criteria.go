@@ -18,12 +18,23 @@ type CriterionRef struct {
 	Criterion
 }
 
+// MaxCriterionInstructions bounds the compiled size of a criterion's regex.
+// Matching takes time linear in the value and in this size, which a short
+// pattern can make large: a counted repetition copies its body, so
+// `(?i)\pL{0,1000}` repeated 50 times (555 characters) compiles to 100,000
+// instructions and takes seconds per 1024-character value. At 1000
+// instructions one evaluation of a value of the longest kind (an image, 1024
+// characters) stays in the tens of milliseconds; an ordinary criterion is
+// 10 to 100 instructions, `^[a-z0-9-]{1,253}$` 509.
+const MaxCriterionInstructions = 1000
+
 // compile compiles pattern with Go's regexp, whose syntax is RE2's and
 // whose matching takes time linear in the pattern and the value (no
 // backtracking): a criterion needs no timeout. A construct RE2 lacks
-// (lookaround, backreferences, atomic groups) is refused with a hint.
+// (lookaround, backreferences, atomic groups) is refused with a hint, and
+// a pattern larger than MaxCriterionInstructions is refused.
 func compile(pattern string) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(pattern)
+	ast, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		var se *syntax.Error
 		if errors.As(err, &se) && notRE2(se) {
@@ -31,7 +42,15 @@ func compile(pattern string) (*regexp.Regexp, error) {
 		}
 		return nil, err
 	}
-	return re, nil
+	prog, err := syntax.Compile(ast.Simplify())
+	if err != nil {
+		return nil, err
+	}
+	if n := len(prog.Inst); n > MaxCriterionInstructions {
+		return nil, fmt.Errorf("too large: it compiles to %d instructions, at most %d "+
+			"(a counted repetition such as x{0,500} copies x that many times)", n, MaxCriterionInstructions)
+	}
+	return regexp.Compile(pattern)
 }
 
 // notRE2 reports whether a parse error is a construct of other regex
