@@ -20,20 +20,35 @@ func DecodeLifecycle(data []byte) (*Envelope, *LifecycleEvent, error) {
 	if env == nil {
 		return nil, nil, de
 	}
-	// Salvage the identity first, leniently, so a bad event still gets an answer.
-	var loose LifecycleEvent
-	_ = json.Unmarshal(env.Data, &loose)
-	if ValidToken(loose.RunID) && ValidToken(loose.AccountID) && ValidActionStage(loose.Action, loose.Stage) {
-		de.RunID, de.AccountID, de.AppID, de.Action, de.Stage = loose.RunID, loose.AccountID, loose.AppID, loose.Action, loose.Stage
-	}
 	var ev LifecycleEvent
-	if strictUnmarshal(env.Data, &ev, "data", de) {
+	decoded := strictUnmarshal(env.Data, &ev, "data", de)
+	if decoded {
 		ev.validate(de)
 	}
-	if len(de.Fields) > 0 {
-		return env, nil, de
+	if len(de.Fields) == 0 {
+		return env, &ev, nil
 	}
-	return env, &ev, nil
+	// Salvage the identity, so a bad event still gets an answer: from the
+	// event if it decoded, else leniently. Only the identity: decoding the
+	// containers again would double the work a malformed megabyte costs.
+	id := lifecycleIdentity{RunID: ev.RunID, AccountID: ev.AccountID, AppID: ev.AppID, Action: ev.Action, Stage: ev.Stage}
+	if !decoded {
+		id = lifecycleIdentity{}
+		_ = json.Unmarshal(env.Data, &id)
+	}
+	if ValidToken(id.RunID) && ValidToken(id.AccountID) && ValidActionStage(id.Action, id.Stage) {
+		de.RunID, de.AccountID, de.AppID, de.Action, de.Stage = id.RunID, id.AccountID, id.AppID, id.Action, id.Stage
+	}
+	return env, nil, de
+}
+
+// lifecycleIdentity is the part of a LifecycleEvent that names its stage.
+type lifecycleIdentity struct {
+	RunID     string `json:"runID"`
+	AccountID string `json:"accountID"`
+	AppID     string `json:"appID"`
+	Action    string `json:"action"`
+	Stage     string `json:"stage"`
 }
 
 // Validate checks a lifecycle event built in code, as DecodeLifecycle does.
