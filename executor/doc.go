@@ -40,12 +40,15 @@
 //		log.Print(out.Reason(), out.Stderr.Text)
 //	}
 //
-// LocalRunner writes the script to a private temporary file and runs it
-// through its "#!" line, else with /bin/sh, in a process group of its own.
-// The hook sees only PATH, HOME and the variables of Spec.Env, never the
-// runner's own environment, which may hold credentials. On timeout or
-// cancelation the group gets SIGTERM, then SIGKILL after a grace period; when
-// the script exits, whatever it left running in its group is killed. Each of
+// LocalRunner (Linux only) writes the script to a private temporary file and
+// runs it through its "#!" line, else with /bin/sh, in a process group of
+// its own, started by the process's one reaper helper (a child subreaper).
+// The hook sees only PATH, HOME, the variables of Spec.Env and its run tag,
+// never the runner's own environment, which may hold credentials. On timeout
+// or cancelation the group gets SIGTERM, then SIGKILL after a grace period;
+// when the script exits, everything it started is killed, even in another
+// session, and when the process running the LocalRunner dies, the reaper
+// kills every hook process it started. Each of
 // stdout and stderr keeps its first and last OutputLimit/2 bytes, with a
 // marker line counting what was left out between them.
 //
@@ -64,9 +67,10 @@
 // Choices the Astra API leaves open:
 //   - The hook's HOME and default working directory are its private run
 //     directory, removed with the script after the run.
-//   - A hook cannot leave processes behind: when its main process exits, the
-//     rest of its process group is killed. A long-lived service must be
-//     handed to a service manager.
+//   - A hook cannot leave processes behind: when its main process exits,
+//     every process it started is killed, including those that called
+//     setsid or double-forked. A long-lived service must be handed to a
+//     service manager.
 //   - Spec.Timeout ending a run sets Outcome.TimedOut; ctx ending it, by
 //     cancelation or by its own deadline, sets Outcome.Canceled.
 //   - A hook that exits 0 after being signaled for a timeout or cancelation

@@ -84,3 +84,7 @@ func (e *ValidationError) errOrNil() error {
 	}
 	return e
 }
+
+// ErrLocalUnsupported is NewLocalRunner's error on a system other than
+// Linux: hooks run as local processes only on Linux.
+var ErrLocalUnsupported = errors.New("executor: the local hook runner needs Linux; run workers on Linux or use a container cluster")

@@ -3,6 +3,7 @@ package executor
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -206,4 +207,17 @@ func begin(ctx context.Context, spec Spec) (_ Spec, runCtx context.Context, canc
 		return spec, nil, nil, &o, nil
 	}
 	return spec, runCtx, cancel, nil, nil
+}
+
+// endedBy tells whether a done run context ended by Spec.Timeout or by its
+// parent context.
+func endedBy(ctx context.Context) (timedOut, canceled bool) {
+	if errors.Is(context.Cause(ctx), errTimeout) {
+		return true, false
+	}
+	return false, true
+}
+
+func notStarted(at time.Time, reason string) Outcome {
+	return Outcome{ExitCode: -1, StartError: reason, Started: at, Finished: at}
 }

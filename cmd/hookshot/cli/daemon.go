@@ -731,16 +731,15 @@ func (d *daemon) stop() error {
 	return nil
 }
 
-// hookRunner runs hooks as local processes, behind a guard process when this
-// is a hookshot binary, so a hook and everything it started die with a
-// worker that is SIGKILLed. (A test binary running the daemon in-process
-// cannot act as the guard; its hooks run without one.)
+// hookRunner runs hooks as local processes. Everything a hook starts dies
+// with its run, and with a worker that is SIGKILLed, whatever this binary is
+// called: the runner's reaper process sees to it (see executor.LocalRunner).
+// Elsewhere than on Linux it fails with executor.ErrLocalUnsupported.
 func hookRunner(log *zap.Logger) (*executor.LocalRunner, error) {
-	cfg := executor.LocalConfig{}
-	if exe, err := os.Executable(); err == nil && strings.HasPrefix(filepath.Base(exe), "hookshot") && !strings.HasSuffix(exe, ".test") {
-		cfg.Guard = []string{exe, guardCommand}
-	} else {
-		log.Debug("hooks run without a guard process", zap.String("executable", exe))
+	r, err := executor.NewLocalRunner(executor.LocalConfig{})
+	if err != nil {
+		return nil, fmt.Errorf("workers: %w", err)
 	}
-	return executor.NewLocalRunner(cfg)
+	log.Debug("hooks run as local processes through the executor's reaper")
+	return r, nil
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/client"
-	"github.com/hookshot-dev/hookshot/executor"
 )
 
 // Version is set at build time with -ldflags "-X .../cli.Version=v1.2.3".
@@ -30,10 +29,6 @@ const (
 	ExitHookFailed = 2 // the stage ran and its hookState is failed
 )
 
-// guardCommand makes the binary a guard process in front of a hook (see
-// executor.RunGuard); workers of a hookshot binary start hooks through it.
-const guardCommand = "__hook-guard"
-
 // extraCommands are added by files that register themselves in init, so
 // command groups can be built in separate files.
 var extraCommands []func() *cobra.Command
@@ -41,9 +36,6 @@ var extraCommands []func() *cobra.Command
 // Main runs the command line until it ends or SIGINT/SIGTERM arrives, and
 // returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == guardCommand {
-		return executor.RunGuard(args[1:])
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, args, stdout, stderr)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap/zaptest"
+	"golang.org/x/sys/unix"
 
 	"github.com/hookshot-dev/hookshot/engine"
 	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
@@ -24,10 +25,16 @@ import (
 	"github.com/hookshot-dev/hookshot/matcher"
 )
 
-// slowFirstAttempt records each attempt in $1; attempt 1 also records its
-// pid in $2 and then hangs, so that its worker can be killed mid-hook.
+// slowFirstAttempt records each attempt in $1; attempt 1 also starts two
+// processes that escape its process group and session — one setsid'd, one
+// double-forked into a new session and orphaned — records their pids in
+// $2.setsid and $2.doublefork and its own in $2, and then hangs, so that its
+// worker can be killed mid-hook.
 const slowFirstAttempt = `#!/bin/sh
 if [ "$HOOKSHOT_ATTEMPT" = 1 ]; then
+  setsid sh -c 'echo $$ > "$1.tmp" && mv "$1.tmp" "$1"; exec sleep 60' escapee "$2.setsid" &
+  ( setsid sh -c 'echo $$ > "$1.tmp" && mv "$1.tmp" "$1"; exec sleep 60' escapee "$2.doublefork" & )
+  while [ ! -s "$2.setsid" ] || [ ! -s "$2.doublefork" ]; do sleep 0.01; done
   echo $$ > "$2.tmp" && mv "$2.tmp" "$2"
 fi
 echo "$HOOKSHOT_ATTEMPT" >> "$1"
@@ -38,13 +45,20 @@ if [ "$HOOKSHOT_ATTEMPT" = 1 ]; then sleep 60; fi
 // shutdown, no ack, no result, no goodbye — leaves its job to be redelivered
 // once the ack wait passes; another worker runs it as attempt 2, and that
 // is the only result recorded. The first attempt's script does not outlive
-// its worker.
+// its worker, nor do the processes it started in sessions of their own. The
+// binary is installed as "hs": the guarantee does not depend on its name.
 func TestWorkerProcessKilledMidHook(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the hookshot binary")
 	}
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("setsid not installed")
+	}
 	t.Parallel()
-	bin := buildHookshot(t)
+	bin := filepath.Join(t.TempDir(), "hs")
+	if err := os.Rename(buildHookshot(t), bin); err != nil {
+		t.Fatal(err)
+	}
 
 	env := natstest.Start(t)
 	ctx := natstest.Context(t, 3*time.Minute)
@@ -88,12 +102,25 @@ func TestWorkerProcessKilledMidHook(t *testing.T) {
 	}
 	waitUntil(t, 60*time.Second, "attempt 1 running in the worker process", func() bool { return readFile(t, attempts) == "1\n" })
 	script := readProcess(t, pidFile)
-	// The hook runs in a process group of its own, led by its guard process.
+	// The hook runs in a process group of its own.
 	pgid, err := syscall.Getpgid(script.pid)
-	if err != nil || pgid == syscall.Getpgrp() || pgid == worker.cmd.Process.Pid {
+	if err != nil || pgid != script.pid || pgid == syscall.Getpgrp() || pgid == worker.cmd.Process.Pid {
 		t.Fatalf("script %d: process group %d (%v), want one of its own", script.pid, pgid, err)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }) // only if the test fails
+	var escapees []pidRef
+	for _, name := range []string{"setsid", "doublefork"} {
+		e := readProcess(t, pidFile+"."+name)
+		t.Cleanup(func() { // only if the test fails
+			if !e.gone() {
+				_ = syscall.Kill(e.pid, syscall.SIGKILL)
+			}
+		})
+		if sid, err := unix.Getsid(e.pid); err != nil || sid != e.pid {
+			t.Fatalf("%s process %d: session %d (%v), want a session of its own", name, e.pid, sid, err)
+		}
+		escapees = append(escapees, e)
+	}
 
 	worker.kill(t)
 
@@ -122,12 +149,16 @@ func TestWorkerProcessKilledMidHook(t *testing.T) {
 	if n := subjectMessages(t, ctx, env.JS, events.StreamResults, events.ExecutionResultSubject(acct, ev.RunID)); n != 1 {
 		t.Fatalf("%d execution results published for the run, want 1", n)
 	}
-	// The guard got its parent-death signal and killed the whole group: the
-	// script and its child, the `sleep 60`, died with the worker.
+	// The worker's reaper saw it die and killed everything it had started:
+	// the script, its child in its group, the `sleep 60`, and the two that
+	// left its session.
 	waitUntil(t, 10*time.Second, fmt.Sprintf("attempt 1's script (pid %d) gone", script.pid), script.gone)
 	waitUntil(t, 10*time.Second, fmt.Sprintf("attempt 1's process group %d gone", pgid), func() bool {
 		return syscall.Kill(-pgid, 0) == syscall.ESRCH
 	})
+	for _, e := range escapees {
+		waitUntil(t, 10*time.Second, fmt.Sprintf("attempt 1's escaped process %d gone", e.pid), e.gone)
+	}
 }
 
 // buildHookshot builds the hookshot binary of this module into a temp dir.
