@@ -4,7 +4,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"syscall"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -38,19 +37,6 @@ func daemonLogger(c config.Log, out io.Writer) (*zap.Logger, zap.AtomicLevel, er
 	}
 	core := zapcore.NewCore(enc, zapcore.AddSync(out), level)
 	return zap.New(core, zap.AddCaller(), zap.ErrorOutput(zapcore.AddSync(out))), level, nil
-}
-
-// toggleDebugOnSIGUSR1 switches the level to debug on SIGUSR1 and back to
-// the configured level on the next one, until done is closed.
-func toggleDebugOnSIGUSR1(level zap.AtomicLevel, configured zapcore.Level, log *zap.Logger, done <-chan struct{}) {
-	onSignal(syscall.SIGUSR1, done, func() {
-		next := zapcore.DebugLevel
-		if level.Level() == zapcore.DebugLevel {
-			next = configured
-		}
-		level.SetLevel(next)
-		log.Info("log level changed by SIGUSR1", zap.Stringer("level", next))
-	})
 }
 
 // onSignal calls fn each time sig arrives, until done is closed.

@@ -60,7 +60,7 @@ func (e *processExecutor) close() {
 	e.mu.Unlock()
 	e.cancel()
 	for _, pgid := range groups {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		_ = killGroup(pgid)
 	}
 	e.wg.Wait()
 }
@@ -112,8 +112,8 @@ func (e *processExecutor) ExecInContainer(ctx context.Context, name string, uid 
 	if proc.Dir == "" {
 		proc.Dir = "/"
 	}
-	proc.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	proc.Cancel = func() error { return syscall.Kill(-proc.Process.Pid, syscall.SIGKILL) }
+	proc.SysProcAttr = newSession()
+	proc.Cancel = func() error { return killGroup(proc.Process.Pid) }
 	if out != nil {
 		proc.Stdout = out
 	}
@@ -174,7 +174,7 @@ func (e *processExecutor) reap() {
 	}
 	e.mu.Unlock()
 	for _, pgid := range gone {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		_ = killGroup(pgid)
 	}
 }
 
