@@ -627,3 +627,29 @@ func (e *env) deleteFiller() {
 		return err
 	})
 }
+
+// rssMiB is the resident memory of a container's processes (cgroup rss, or
+// anon on cgroup v2), in MiB.
+func (e *env) rssMiB(id string) (float64, error) {
+	ctx, cancel := context.WithTimeout(e.t.Context(), 10*time.Second)
+	defer cancel()
+	res, err := e.cli.ContainerStats(ctx, id, client.ContainerStatsOptions{})
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	var st struct {
+		Memory struct {
+			Stats map[string]uint64 `json:"stats"`
+		} `json:"memory_stats"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		return 0, err
+	}
+	for _, k := range []string{"total_rss", "rss", "anon"} {
+		if v, ok := st.Memory.Stats[k]; ok {
+			return float64(v) / (1 << 20), nil
+		}
+	}
+	return 0, fmt.Errorf("no rss in %v", st.Memory.Stats)
+}

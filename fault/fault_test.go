@@ -1,6 +1,7 @@
 package fault_test
 
 import (
+	"os"
 	"strings"
 
 	"fmt"
@@ -16,6 +17,7 @@ import (
 // after the ack wait and run again (duplicated executions are allowed),
 // but no stage is lost and no result is published twice.
 func TestFaultWorkerSIGKILL(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{workers: 3})
 	l := newLoad(e, 2, "0.2")
 	kills, runs := pick(20, 40), pick(150, 600)
@@ -41,6 +43,7 @@ func TestFaultWorkerSIGKILL(t *testing.T) {
 // again after a few seconds without it: the cluster elects new leaders,
 // clients reconnect, nothing is lost or answered twice.
 func TestFaultLeadersKilled(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{workers: 2})
 	l := newLoad(e, 1, "0.05")
 	runs := pick(200, 1000)
@@ -84,6 +87,7 @@ func TestFaultLeadersKilled(t *testing.T) {
 // snapshot was answered, and started again: the run resumes, its post
 // stage runs exactly once and the snapshot completes.
 func TestFaultServerKilledBetweenPreAndPost(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{workers: 2})
 	l := newLoad(e, 1, "0.05")
 	kills := pick(10, 20)
@@ -149,6 +153,7 @@ func TestFaultServerKilledBetweenPreAndPost(t *testing.T) {
 // the other worker; what it finishes while cut off is published once at
 // most.
 func TestFaultWorkerPartitioned(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{workers: 2})
 	l := newLoad(e, 2, "0.2")
 	runs := pick(100, 400)
@@ -170,6 +175,7 @@ func TestFaultWorkerPartitioned(t *testing.T) {
 // Every NATS node is restarted in turn (SIGTERM, start, healthy, next)
 // under load.
 func TestFaultRollingRestart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{workers: 2})
 	l := newLoad(e, 1, "0.05")
 	runs := pick(150, 600)
@@ -193,6 +199,7 @@ func TestFaultRollingRestart(t *testing.T) {
 // leaves) while runs are under way, and is freed 10 s later: hooks that
 // succeeded are not recorded as failed, and nothing is lost.
 func TestFaultStorageFull(t *testing.T) {
+	t.Parallel()
 	const limit = 64 << 20
 	e := newEnv(t, envOpts{workers: 2, maxFileStore: fmt.Sprint(limit)})
 	l := newLoad(e, 1, "0.05")
@@ -202,6 +209,7 @@ func TestFaultStorageFull(t *testing.T) {
 	time.Sleep(window / 5)
 	filled := e.fillStorage(limit)
 	fullAt := time.Now()
+	answeredBefore := l.answeredCount()
 	readyz := map[int]int{}
 	for time.Since(fullAt) < 10*time.Second {
 		code, _, err := e.httpGet(e.server.port, "/readyz")
@@ -210,13 +218,15 @@ func TestFaultStorageFull(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+	answeredWhileFull := l.answeredCount() - answeredBefore
 	e.deleteFiller()
 	lastFault := time.Now()
 	wait()
 	l.waitAnswered(3*time.Minute, "after storage was freed")
 	f := fault.Figures{Scenario: "storage-full", Profile: profileName(),
 		Fault: fmt.Sprintf("JetStream storage filled (max_file_store %d MiB, filler %d MiB) for 10 s during a burst, then freed", limit>>20, filled>>20),
-		Extra: map[string]string{"server /readyz while full": fmt.Sprint(readyz)}}
+		Extra: map[string]string{"server /readyz while full": fmt.Sprint(readyz),
+			"stages answered while full": fmt.Sprint(answeredWhileFull)}}
 	l.tally(&f, lastFault, false)
 }
 
@@ -224,6 +234,7 @@ func TestFaultStorageFull(t *testing.T) {
 // the three nodes runs (no meta leader); they stay up and say not ready,
 // and become ready once the cluster has its leader.
 func TestFaultLateMetaLeader(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{workers: 1, noServer: true, nodesUp: 1})
 	e.startServer()
 	until := time.Now().Add(8 * time.Second)
@@ -258,4 +269,82 @@ func TestFaultLateMetaLeader(t *testing.T) {
 		Fault: "server and worker started with 1 of 3 nodes up (no meta leader) for 8 s, then the other 2 started",
 		Extra: map[string]string{"server ready after quorum (s)": fmt.Sprintf("%.1f", readyAfter.Seconds())}}
 	l.tally(&f, quorum, false)
+}
+
+// Long profile only: the saturating rate is measured with a burst, then
+// runs arrive at half of it for at least 10 minutes (HOOKSHOT_FAULT_SOAK
+// overrides the duration) while the RSS of the server and workers is
+// sampled; after a warm-up it must stay flat.
+func TestFaultSoak(t *testing.T) {
+	if !long() {
+		t.Skipf("the soak runs in the long profile only (%s=long)", fault.EnvProfile)
+	}
+	t.Parallel()
+	e := newEnv(t, envOpts{workers: 2})
+	l := newLoad(e, 1, "0.05")
+	// Saturation: a burst as fast as the publishers go.
+	const satRuns = 300
+	start := time.Now()
+	l.burst("sat", satRuns, 0)
+	l.waitAnswered(5*time.Minute, "saturation burst")
+	saturating := satRuns / time.Since(start).Seconds()
+	rate := saturating / 2
+	soak := 10 * time.Minute
+	if d, err := time.ParseDuration(os.Getenv("HOOKSHOT_FAULT_SOAK")); err == nil {
+		soak = d
+	}
+	t.Logf("saturating rate %.1f runs/s; soaking at %.1f runs/s for %s", saturating, rate, soak)
+	daemons := append([]*daemon{e.server}, e.workers...)
+	samples := map[string][]float64{}
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(15 * time.Second)
+		defer tick.Stop()
+		for {
+			for _, d := range daemons {
+				if mib, err := e.rssMiB(d.id); err == nil {
+					samples[d.name] = append(samples[d.name], mib)
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	l.burst("soak", int(rate*soak.Seconds()), rate)
+	close(stop)
+	<-sampled
+	l.waitAnswered(5*time.Minute, "after the soak")
+	f := fault.Figures{Scenario: "soak", Profile: profileName(),
+		Fault: fmt.Sprintf("no fault: %s at %.1f runs/s, half the saturating %.1f runs/s", soak, rate, saturating),
+		Extra: map[string]string{}}
+	for _, d := range daemons {
+		s := samples[d.name]
+		// The first fifth is warm-up; then the mean of the last quarter
+		// may exceed the mean of the first quarter by 25% + 16 MiB at most.
+		s = s[len(s)/5:]
+		q := max(1, len(s)/4)
+		first, last := mean(s[:q]), mean(s[len(s)-q:])
+		role := strings.TrimPrefix(d.name, e.prefix+"-")
+		f.Extra["RSS MiB "+role] = fmt.Sprintf("%.1f→%.1f", first, last)
+		if last > first*1.25+16 {
+			t.Errorf("%s: RSS grew from %.1f MiB to %.1f MiB during the soak (samples %v)", role, first, last, samples[d.name])
+		}
+	}
+	l.tally(&f, time.Time{}, false)
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
 }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -58,6 +59,18 @@ type Figures struct {
 	// Extra figures of one scenario (e.g. RSS growth of the soak).
 	Extra map[string]string `json:"extra,omitempty"`
 	When  time.Time         `json:"when"`
+	// Load is /proc/loadavg when the scenario ended; CPUs the machine's.
+	Load string `json:"load"`
+	CPUs int    `json:"cpus"`
+}
+
+// Stamp sets f's time and the machine's load.
+func (f *Figures) Stamp() {
+	f.When = time.Now().UTC()
+	if raw, err := os.ReadFile("/proc/loadavg"); err == nil {
+		f.Load = strings.TrimSpace(string(raw))
+	}
+	f.CPUs = runtime.NumCPU()
 }
 
 // Record appends f as one JSON line to the file named by HOOKSHOT_FAULT_REPORT,
@@ -104,7 +117,20 @@ func Load(path string) ([]Figures, error) {
 		index[key] = len(out)
 		out = append(out, f)
 	}
+	slices.SortStableFunc(out, func(a, b Figures) int { return rank(a.Scenario) - rank(b.Scenario) })
 	return out, nil
+}
+
+// Scenarios is the order of the scenarios in the table: the suite's
+// priority order.
+var Scenarios = []string{"worker-sigkill", "leaders-killed", "server-killed-pre-post", "worker-partitioned",
+	"rolling-restart", "storage-full", "late-meta-leader", "soak"}
+
+func rank(scenario string) int {
+	if i := slices.Index(Scenarios, scenario); i >= 0 {
+		return i
+	}
+	return len(Scenarios)
 }
 
 // Markers delimit the generated part of docs/reliability.md.
@@ -116,8 +142,8 @@ const (
 // Table renders figures as a Markdown table, in the order given.
 func Table(figs []Figures) string {
 	var b strings.Builder
-	b.WriteString("| scenario | profile | fault | runs | stages answered | lost | executions | duplicated executions | duplicated results | replays | failed stages | recovery s | duration s |\n")
-	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | profile | fault | runs | stages answered | lost | executions | duplicated executions | duplicated results | replays | failed stages | recovery s | duration s | load (1, 5, 15 min) |\n")
+	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, f := range figs {
 		fault := f.Fault
 		if len(f.Extra) > 0 {
@@ -130,10 +156,14 @@ func Table(figs []Figures) string {
 				fault += "; " + k + " " + f.Extra[k]
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d/%d | %d | %d | %d | %d | %d | %d | %.1f | %.1f |\n",
+		load := strings.Join(strings.Fields(f.Load)[:min(3, len(strings.Fields(f.Load)))], ", ")
+		if f.CPUs > 0 {
+			load += fmt.Sprintf(" on %d CPUs", f.CPUs)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d/%d | %d | %d | %d | %d | %d | %d | %.1f | %.1f | %s |\n",
 			f.Scenario, f.Profile, strings.ReplaceAll(fault, "|", "\\|"), f.Runs, f.StagesAnswered, f.Stages, f.Lost,
 			f.Executions, f.DuplicatedExecutions, f.DuplicatedResults, f.Replays, f.FailedStages,
-			f.RecoverySeconds, f.DurationSeconds)
+			f.RecoverySeconds, f.DurationSeconds, load)
 	}
 	return b.String()
 }

@@ -3,7 +3,6 @@ package fault_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hookshot-dev/hookshot/engine/store"
@@ -75,12 +73,18 @@ func newLoad(e *env, containers int, sleep string) *load {
 		e.t.Fatalf("save source: %v", err)
 	}
 	for _, stage := range []string{"pre", "post"} {
-		_, err := st.SaveHook(ctx, account, matcher.ExecutionHook{Type: matcher.MediaType, Version: matcher.CurrentVersion,
-			HookType: matcher.HookTypeCustom, Name: "trace-" + stage, AppID: l.app, Action: "snapshot", Stage: stage,
-			HookSourceID: src.Source.ID, Arguments: []string{sleep}}, "fault-suite")
-		if err != nil {
-			e.t.Fatalf("save hook: %v", err)
-		}
+		// Retried: on a 3-node cluster the source just written may not be
+		// readable yet (KV reads are direct gets, answered by any replica;
+		// see docs/reliability.md).
+		e.waitFor("save hook", time.Minute, func() error {
+			_, err := st.SaveHook(ctx, account, matcher.ExecutionHook{Type: matcher.MediaType, Version: matcher.CurrentVersion,
+				HookType: matcher.HookTypeCustom, Name: "trace-" + stage, AppID: l.app, Action: "snapshot", Stage: stage,
+				HookSourceID: src.Source.ID, Arguments: []string{sleep}}, "fault-suite")
+			if err != nil {
+				e.t.Logf("save hook: %v", err)
+			}
+			return err
+		})
 	}
 	l.follow()
 	probe := "probe-" + uuid.NewString()[:8]
@@ -271,38 +275,33 @@ func (l *load) tally(f *fault.Figures, lastFault time.Time, allowFailed bool) {
 	t := e.t
 	stageResults := map[string]int{}
 	execResults := map[string]int{}
+	replays := map[string]int{} // stage key → replayed results
+	replayFirst := 0            // stages whose first answer was a replay
 	var bad []string
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	cons, err := e.js.OrderedConsumer(ctx, events.StreamResults, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{events.SubjectResults + ".*." + account + ".*"},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		t.Fatalf("scan results: %v", err)
-	}
-	for {
-		msg, err := cons.Next(jetstream.FetchMaxWait(3 * time.Second))
-		if err != nil {
-			if !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
-				t.Logf("scan results: %v", err)
-			}
-			break
-		}
+	err := e.scanResults(ctx, func(msg jetstream.Msg) {
 		if strings.HasPrefix(msg.Subject(), events.SubjectStageResults+".") {
 			sr, err := events.DecodeStageResult(msg.Data())
 			if err != nil {
 				bad = append(bad, "undecodable stage result: "+err.Error())
-				continue
-			}
-			if sr.Replayed {
-				f.Replays++
-				continue
+				return
 			}
 			key := events.StageKey(sr.AccountID, sr.RunID, sr.Action, sr.Stage)
-			stageResults[key]++
-			if stageResults[key] > 1 {
-				continue
+			answers := stageResults[key] + replays[key]
+			if sr.Replayed {
+				// A replay answers too (a controller takes it); only
+				// results that are not replays count as duplicates.
+				f.Replays++
+				replays[key]++
+				if answers == 0 {
+					replayFirst++
+				}
+			} else {
+				stageResults[key]++
+			}
+			if answers > 0 {
+				return
 			}
 			if len(sr.Executions) != l.containers {
 				bad = append(bad, fmt.Sprintf("%s: %d executions, want %d", key, len(sr.Executions), l.containers))
@@ -317,13 +316,13 @@ func (l *load) tally(f *fault.Figures, lastFault time.Time, allowFailed bool) {
 			r, err := events.DecodeExecutionResult(msg.Data())
 			if err != nil {
 				bad = append(bad, "undecodable execution result: "+err.Error())
-				continue
+				return
 			}
 			execResults[r.ExecutionID]++
 		}
-		if md, err := msg.Metadata(); err == nil && md.NumPending == 0 {
-			break
-		}
+	})
+	if err != nil {
+		t.Fatalf("scan results: %v", err)
 	}
 	for _, n := range stageResults {
 		f.DuplicatedResults += n - 1
@@ -336,9 +335,15 @@ func (l *load) tally(f *fault.Figures, lastFault time.Time, allowFailed bool) {
 	f.Runs = l.runs
 	f.Stages = len(l.expected)
 	for k := range l.expected {
-		if stageResults[k] > 0 {
+		if stageResults[k]+replays[k] > 0 {
 			f.StagesAnswered++
 		}
+	}
+	if replayFirst > 0 {
+		if f.Extra == nil {
+			f.Extra = map[string]string{}
+		}
+		f.Extra["stages first answered by a replay"] = fmt.Sprint(replayFirst)
 	}
 	first := l.first
 	l.mu.Unlock()
@@ -351,7 +356,7 @@ func (l *load) tally(f *fault.Figures, lastFault time.Time, allowFailed bool) {
 
 	lines, distinct := traceCounts(t, filepath.Join(e.traceDir, "exec.log"))
 	f.Executions, f.DuplicatedExecutions = lines, lines-distinct
-	f.When = time.Now().UTC()
+	f.Stamp()
 
 	t.Logf("figures: %+v", *f)
 	if err := fault.Record(*f); err != nil {
@@ -420,4 +425,65 @@ func traceByRun(t *testing.T, e *env, stage string) map[string]int {
 		}
 	}
 	return out
+}
+
+// scanResults calls fn for every execution and stage result of the account,
+// in stream order, each once. It survives a consumer lost on the way by
+// starting a new one after the last message seen.
+func (e *env) scanResults(ctx context.Context, fn func(jetstream.Msg)) error {
+	filter := events.SubjectResults + ".*." + account + ".*"
+	var last uint64
+	for ctx.Err() == nil {
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverAllPolicy}
+		if last > 0 {
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, last+1
+		}
+		cons, err := e.js.OrderedConsumer(ctx, events.StreamResults, cfg)
+		if err != nil {
+			e.t.Logf("scan results: %v", err)
+			time.Sleep(time.Second)
+			continue
+		}
+		for ctx.Err() == nil {
+			msg, err := cons.Next(jetstream.FetchMaxWait(3 * time.Second))
+			if err != nil {
+				if last == 0 && e.countResults(ctx, filter) == 0 {
+					return nil
+				}
+				e.t.Logf("scan results after stream sequence %d: %v", last, err)
+				break
+			}
+			md, err := msg.Metadata()
+			if err != nil {
+				return err
+			}
+			if md.Sequence.Stream <= last {
+				continue
+			}
+			last = md.Sequence.Stream
+			fn(msg)
+			if md.NumPending == 0 {
+				return nil
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// countResults is how many messages of the results stream match filter
+// (-1 when it cannot tell).
+func (e *env) countResults(ctx context.Context, filter string) int {
+	s, err := e.js.Stream(ctx, events.StreamResults)
+	if err != nil {
+		return -1
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(filter))
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, c := range info.State.Subjects {
+		n += int(c)
+	}
+	return n
 }

@@ -292,7 +292,7 @@ func Cleanup() error {
 		errs = append(errs, removeImageWith(ctx, cli, img.tag))
 		img.tag = ""
 	}
-	errs = append(errs, sweepImages(ctx, cli))
+	errs = append(errs, releaseBuilt(ctx, cli), sweepImages(ctx, cli))
 	return errors.Join(errs...)
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
 )
 
 // Images for tests that run a NATS cluster and Hookshot daemons as
@@ -162,9 +163,14 @@ func (b *builtImages) use(t testing.TB, repo string, prepare func(ctx context.Co
 	}
 	im.refs++
 	t.Cleanup(func() {
+		// Under Main (img.held) the image stays for the next test until
+		// Cleanup (releaseBuilt): building it again costs more than it saves.
+		img.mu.Lock()
+		held := img.held
+		img.mu.Unlock()
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		if im.refs--; im.refs > 0 {
+		if im.refs--; im.refs > 0 || held {
 			return
 		}
 		delete(b.tags, repo)
@@ -285,4 +291,21 @@ func dockerBuild(ctx context.Context, tag string, buildCtx io.Reader) error {
 			return fmt.Errorf("docker build: %s\n%s", msg.Error, log.String())
 		}
 	}
+}
+
+// releaseBuilt removes the images of this file that no test uses any more
+// (kept because Main holds images). Cleanup calls it with img.mu held,
+// after the tests: no test takes built.mu then.
+func releaseBuilt(ctx context.Context, cli *testcontainers.DockerClient) error {
+	built.mu.Lock()
+	defer built.mu.Unlock()
+	var errs []error
+	for repo, im := range built.tags {
+		if im.refs > 0 {
+			continue
+		}
+		delete(built.tags, repo)
+		errs = append(errs, removeImageWith(ctx, cli, im.tag))
+	}
+	return errors.Join(errs...)
 }
