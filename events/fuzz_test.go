@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/hookshot-dev/hookshot/events"
 )
@@ -11,9 +12,22 @@ import (
 // FuzzDecodeLifecycle feeds arbitrary bytes to the lifecycle decoder: it must
 // never panic, every failure must be a DecodeError, and an accepted event must
 // survive a re-encode unchanged and have subject-safe identity tokens.
+//
+// A pass that ends in "fuzzing process terminated by unexpected signal; no
+// crash will be recorded" without writing testdata/fuzz was not failed by
+// the decoder: its worker process was killed from outside (SIGKILL, SIGTERM:
+// the OOM killer, or a kill/pkill that matched "-test.fuzzworker"). A panic,
+// a t.Fatal, a hang of more than 10 s or a Go out-of-memory crash on a
+// generated input always leaves it in testdata/fuzz/FuzzDecodeLifecycle; on
+// a seed, the failure names the seed (seed#N).
+//
+//	go test ./events -run '^$' -fuzz '^FuzzDecodeLifecycle$' -fuzztime 30s
 func FuzzDecodeLifecycle(f *testing.F) {
 	ev := validEvent()
 	env, _ := events.NewEnvelope(events.TypeLifecycle, "id", ev)
+	// A fixed time keeps seed#0 the same bytes from run to run, so a
+	// failure reported on it can be replayed.
+	env.Time = time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 	seed, _ := json.Marshal(env)
 	f.Add(seed)
 	f.Add([]byte(`{"specversion":"1.0","id":"x","source":"s","type":"io.hookshot.lifecycle.v1","data":{"runID":"r","accountID":"a","appID":"b","action":"restore","stage":"post"}}`))
