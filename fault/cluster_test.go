@@ -274,16 +274,8 @@ func (e *env) startServer() {
 	e.server = d
 }
 
-// withInit runs Docker's init (tini, part of the engine) as PID 1. A worker
-// must not be PID 1 itself: its hook guard (executor.RunGuard) takes a
-// parent of PID 1 for a dead worker and SIGKILLs every hook at once, so
-// every execution would fail "killed by signal killed". See
-// docs/reliability.md.
-func withInit(_ *container.Config, h *container.HostConfig) {
-	init := true
-	h.Init = &init
-}
-
+// startWorker starts a worker daemon as its container's entrypoint (PID 1),
+// as deploy/Dockerfile runs it: the hooks' reaper must work there too.
 func (e *env) startWorker(i int) {
 	e.t.Helper()
 	d := &daemon{name: fmt.Sprintf("%s-worker-%d", e.prefix, i), port: freePort(e.t)}
@@ -291,7 +283,7 @@ func (e *env) startWorker(i int) {
 		"--ack-wait", ackWait.String(), "--ops-listen", "0.0.0.0:9091", "--log-format", "json",
 		"--nats-name", fmt.Sprintf("worker-%d", i), "--nats-reconnect-wait", "500ms"}
 	d.id = dockertest.StartContainer(e.t, e.cli, e.hookshotImage, d.name, e.labels,
-		e.onNetwork(d.cmd, e.traceDir+":/trace"), publish("9091/tcp", d.port), withInit)
+		e.onNetwork(d.cmd, e.traceDir+":/trace"), publish("9091/tcp", d.port))
 	e.workers = append(e.workers, d)
 }
 
