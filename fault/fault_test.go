@@ -33,9 +33,9 @@ func TestFaultWorkerSIGKILL(t *testing.T) {
 	}
 	wait()
 	l.waitAnswered(3*time.Minute, "after the kills")
-	f := fault.Figures{Scenario: "worker-sigkill", Profile: profileName(),
+	f := fault.Figures{Scenario: "worker-sigkill",
 		Fault: fmt.Sprintf("%d × SIGKILL of one of 3 workers during a burst, each started again", kills)}
-	l.tally(&f, lastFault, false)
+	l.tally(&f, lastFault)
 }
 
 // The JetStream meta leader, then the leader of the jobs stream, then the
@@ -78,9 +78,9 @@ func TestFaultLeadersKilled(t *testing.T) {
 	}
 	wait()
 	l.waitAnswered(3*time.Minute, "after the leader kills")
-	f := fault.Figures{Scenario: "leaders-killed", Profile: profileName(),
+	f := fault.Figures{Scenario: "leaders-killed",
 		Fault: fmt.Sprintf("SIGKILL of the leader of %s during a %d-run burst, each down 3 s", strings.Join(killed, ", then "), runs)}
-	l.tally(&f, lastFault, false)
+	l.tally(&f, lastFault)
 }
 
 // The server is SIGKILLed right after the pre stage of an API-driven
@@ -143,9 +143,9 @@ func TestFaultServerKilledBetweenPreAndPost(t *testing.T) {
 			t.Errorf("run %s: post ran %d times, want %d", runOf[id], n, l.containers)
 		}
 	}
-	f := fault.Figures{Scenario: "server-killed-pre-post", Profile: profileName(),
+	f := fault.Figures{Scenario: "server-killed-pre-post",
 		Fault: fmt.Sprintf("%d × SIGKILL of the server right after an API snapshot's pre stage was answered", kills)}
-	l.tally(&f, lastFault, false)
+	l.tally(&f, lastFault)
 }
 
 // A worker is cut off the network (docker network disconnect) during a
@@ -167,9 +167,9 @@ func TestFaultWorkerPartitioned(t *testing.T) {
 	lastFault := time.Now()
 	wait()
 	l.waitAnswered(4*time.Minute, "after the partition healed")
-	f := fault.Figures{Scenario: "worker-partitioned", Profile: profileName(),
+	f := fault.Figures{Scenario: "worker-partitioned",
 		Fault: fmt.Sprintf("one of 2 workers disconnected from the network for %s (3 × ack wait) during a burst, then reconnected", 3*ackWait)}
-	l.tally(&f, lastFault, false)
+	l.tally(&f, lastFault)
 }
 
 // Every NATS node is restarted in turn (SIGTERM, start, healthy, next)
@@ -190,9 +190,9 @@ func TestFaultRollingRestart(t *testing.T) {
 	lastFault := time.Now()
 	wait()
 	l.waitAnswered(3*time.Minute, "after the rolling restart")
-	f := fault.Figures{Scenario: "rolling-restart", Profile: profileName(),
+	f := fault.Figures{Scenario: "rolling-restart",
 		Fault: fmt.Sprintf("each of the 3 NATS nodes stopped and started in turn during %d runs at %.0f/s", runs, rate)}
-	l.tally(&f, lastFault, false)
+	l.tally(&f, lastFault)
 }
 
 // JetStream storage fills up (a filler stream takes what max_file_store
@@ -223,11 +223,11 @@ func TestFaultStorageFull(t *testing.T) {
 	lastFault := time.Now()
 	wait()
 	l.waitAnswered(3*time.Minute, "after storage was freed")
-	f := fault.Figures{Scenario: "storage-full", Profile: profileName(),
+	f := fault.Figures{Scenario: "storage-full",
 		Fault: fmt.Sprintf("JetStream storage filled (max_file_store %d MiB, filler %d MiB) for 10 s during a burst, then freed", limit>>20, filled>>20),
 		Extra: map[string]string{"server /readyz while full": fmt.Sprint(readyz),
 			"stages answered while full": fmt.Sprint(answeredWhileFull)}}
-	l.tally(&f, lastFault, false)
+	l.tally(&f, lastFault)
 }
 
 // Bug 6 on a real cluster: the server and workers start while only one of
@@ -265,10 +265,10 @@ func TestFaultLateMetaLeader(t *testing.T) {
 	l := newLoad(e, 1, "0.05")
 	l.burst("late", pick(30, 200), 0)
 	l.waitAnswered(2*time.Minute, "after the leader appeared")
-	f := fault.Figures{Scenario: "late-meta-leader", Profile: profileName(),
+	f := fault.Figures{Scenario: "late-meta-leader",
 		Fault: "server and worker started with 1 of 3 nodes up (no meta leader) for 8 s, then the other 2 started",
 		Extra: map[string]string{"server ready after quorum (s)": fmt.Sprintf("%.1f", readyAfter.Seconds())}}
-	l.tally(&f, quorum, false)
+	l.tally(&f, quorum)
 }
 
 // Long profile only: the saturating rate is measured with a burst, then
@@ -319,7 +319,7 @@ func TestFaultSoak(t *testing.T) {
 	close(stop)
 	<-sampled
 	l.waitAnswered(5*time.Minute, "after the soak")
-	f := fault.Figures{Scenario: "soak", Profile: profileName(),
+	f := fault.Figures{Scenario: "soak",
 		Fault: fmt.Sprintf("no fault: %s at %.1f runs/s, half the saturating %.1f runs/s", soak, rate, saturating),
 		Extra: map[string]string{}}
 	for _, d := range daemons {
@@ -335,7 +335,7 @@ func TestFaultSoak(t *testing.T) {
 			t.Errorf("%s: RSS grew from %.1f MiB to %.1f MiB during the soak (samples %v)", role, first, last, samples[d.name])
 		}
 	}
-	l.tally(&f, time.Time{}, false)
+	l.tally(&f, time.Time{})
 }
 
 func mean(xs []float64) float64 {
