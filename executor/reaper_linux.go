@@ -2,6 +2,7 @@ package executor
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -80,6 +81,11 @@ type runReply struct {
 type reaper struct {
 	self    int
 	devnull *os.File
+
+	// scanMu serialises scans of /proc; outside is what they found
+	// outside the reaper's subtree (see scan).
+	scanMu  sync.Mutex
+	outside map[int]uint64
 
 	mu     sync.Mutex
 	seq    int
@@ -288,13 +294,31 @@ func (r *reaper) reapLoop(sigchld <-chan os.Signal) {
 
 // finish kills what a run left behind, then lets its serve report the end.
 func (r *reaper) finish(run *reapedRun) {
-	run.killed = r.kill(func(owner string, active map[string]bool) bool {
-		return owner == run.tag || !active[owner]
-	})
+	if !r.childless() {
+		run.killed = r.kill(func(owner string, active map[string]bool) bool {
+			return owner == run.tag || !active[owner]
+		})
+	}
 	r.mu.Lock()
 	delete(r.active, run.tag)
 	r.mu.Unlock()
 	close(run.ended)
+}
+
+// childless reports whether the reaper has no child at all, so its subtree
+// is empty and there is nothing to scan /proc for: whatever a hook leaves
+// behind descends from a child of the reaper (its own orphans are
+// re-parented to it). This is the common case of one hook at a time.
+func (r *reaper) childless() bool {
+	r.mu.Lock() // no fork meanwhile
+	defer r.mu.Unlock()
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			return err == unix.ECHILD
+		}
+	}
 }
 
 // killAll kills the reaper's whole subtree.
@@ -310,8 +334,9 @@ func (r *reaper) kill(doomed func(owner string, active map[string]bool) bool) in
 	denied := map[int]bool{}
 	deadline := time.Now().Add(cleanupLimit)
 	pause := time.Millisecond
+	rescans := 0
 	for {
-		victims := r.victims(doomed)
+		victims, unsure := r.victims(doomed)
 		n := 0
 		for _, pid := range victims {
 			if denied[pid] {
@@ -324,7 +349,12 @@ func (r *reaper) kill(doomed func(owner string, active map[string]bool) bool) in
 			}
 			killed[pid] = true
 		}
-		if n == 0 || time.Now().After(deadline) {
+		if unsure {
+			rescans++
+		}
+		// A chain of parents broken by an exit during the scan is worth a
+		// few more scans, not more: on a busy host it may be anyone's.
+		if n == 0 && (!unsure || rescans > 3) || time.Now().After(deadline) {
 			if n > 0 {
 				fmt.Fprintf(os.Stderr, "hookshot hook reaper: %d processes left by a hook did not die within %v\n", n, cleanupLimit)
 			}
@@ -338,9 +368,10 @@ func (r *reaper) kill(doomed func(owner string, active map[string]bool) bool) in
 // victims lists the live processes of the reaper's subtree that doomed
 // picks. A process's owner is the run tag in its environment, else its
 // parent's owner; a hook's main process belongs to its run whatever its
-// environment says.
-func (r *reaper) victims(doomed func(owner string, active map[string]bool) bool) []int {
-	procs := scanProcs()
+// environment says. unsure is set when a process's place in the tree could
+// not be told (its parent exited during the scan): scan again.
+func (r *reaper) victims(doomed func(owner string, active map[string]bool) bool) (out []int, unsure bool) {
+	procs, unsure := r.scan()
 	// After the scan: a process that shows in it was forked before, so a
 	// hook's main process is in mains by now.
 	r.mu.Lock()
@@ -358,7 +389,6 @@ func (r *reaper) victims(doomed func(owner string, active map[string]bool) bool)
 	for pid, p := range procs {
 		children[p.ppid] = append(children[p.ppid], pid)
 	}
-	var out []int
 	type node struct {
 		pid   int
 		owner string
@@ -380,36 +410,115 @@ func (r *reaper) victims(doomed func(owner string, active map[string]bool) bool)
 			}
 		}
 	}
-	return out
+	return out, unsure
 }
 
 type procInfo struct {
 	ppid int
 	dead bool // a zombie, waiting to be reaped
+	ino  uint64
 }
 
-// scanProcs reads the parent and state of every process in /proc.
-func scanProcs() map[int]procInfo {
-	procs := map[int]procInfo{}
-	d, err := os.Open("/proc")
+// scan reads the parent and state of every process in /proc that may be in
+// the reaper's subtree. A process found outside it is remembered (by pid
+// and the inode of its /proc directory, which a new process with the same
+// pid does not share) and not read again: a process outside the subtree
+// never enters it, since an orphan goes to its nearest subreaper ancestor
+// or to init. So after the first scan, one costs a directory listing and a
+// read per process started since, not per process on the host.
+func (r *reaper) scan() (procs map[int]procInfo, unsure bool) {
+	r.scanMu.Lock()
+	defer r.scanMu.Unlock()
+	listed, err := listProc()
 	if err != nil {
-		return procs
+		return nil, true
 	}
-	names, _ := d.Readdirnames(-1)
-	d.Close()
+	procs = map[int]procInfo{}
 	buf := make([]byte, 1024)
-	for _, name := range names {
-		pid, err := strconv.Atoi(name)
-		if err != nil {
+	for pid, ino := range listed {
+		if r.outside[pid] == ino {
 			continue
 		}
 		ppid, state, ok := readStat(pid, buf)
 		if !ok {
+			continue // gone meanwhile
+		}
+		procs[pid] = procInfo{ppid: ppid, dead: state == 'Z' || state == 'X', ino: ino}
+	}
+	// Remember what is outside: a process whose chain of parents ends at
+	// the root (ppid 0) or at a known outsider without passing the reaper.
+	// A chain that breaks (a parent exited during the scan) decides
+	// nothing.
+	outside := make(map[int]uint64, len(listed))
+	for pid, ino := range r.outside {
+		if listed[pid] == ino {
+			outside[pid] = ino
+		}
+	}
+	for pid, p := range procs {
+		if pid == r.self {
 			continue
 		}
-		procs[pid] = procInfo{ppid: ppid, dead: state == 'Z' || state == 'X'}
+		at, hops := p.ppid, 0
+		for ; hops < len(procs)+1; hops++ {
+			if at == r.self {
+				break
+			}
+			if at == 0 || outside[at] == listed[at] && listed[at] != 0 {
+				outside[pid] = p.ino
+				break
+			}
+			q, ok := procs[at]
+			if !ok {
+				unsure = true
+				break
+			}
+			at = q.ppid
+		}
 	}
-	return procs
+	r.outside = outside
+	return procs, unsure
+}
+
+// listProc returns the pids in /proc, each with the inode number of its
+// directory.
+func listProc() (map[int]uint64, error) {
+	fd, err := unix.Open("/proc", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	out := map[int]uint64{}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return out, nil
+		}
+		// struct linux_dirent64: ino u64, off s64, reclen u16, type u8,
+		// name (NUL-terminated).
+		for off := 0; off+19 <= n; {
+			ino := binary.NativeEndian.Uint64(buf[off:])
+			reclen := int(binary.NativeEndian.Uint16(buf[off+16:]))
+			if reclen == 0 || off+reclen > n {
+				break
+			}
+			name := buf[off+19 : off+reclen]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			off += reclen
+			if pid, err := strconv.Atoi(string(name)); err == nil && ino != 0 {
+				out[pid] = ino
+			}
+		}
+	}
 }
 
 // readStat returns the parent and state of pid from /proc/<pid>/stat.
