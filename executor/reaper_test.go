@@ -136,12 +136,7 @@ func TestLocalRunnerKillsEscapedProcesses(t *testing.T) {
 			if !tt.check(out) {
 				t.Fatalf("outcome = %+v", out)
 			}
-			// Not waitGone: Run returns after they are gone.
-			for name, pid := range pids {
-				if !processGone(pid) {
-					t.Errorf("%s (pid %d) outlived its hook run", name, pid)
-				}
-			}
+			checkGone(t, pids)
 		})
 	}
 }
@@ -176,6 +171,13 @@ func TestLocalRunnerCleanupSparesOtherRuns(t *testing.T) {
 	if out := wait(); !out.Succeeded() || out.Stdout.Text != "survived\n" {
 		t.Fatalf("outcome = %+v", out)
 	}
+	checkGone(t, pids)
+}
+
+// checkGone checks, right after Run returned, that the escapees are gone:
+// not waitGone, since Run returns only after they are.
+func checkGone(t *testing.T, pids map[string]int) {
+	t.Helper()
 	for name, pid := range pids {
 		if !processGone(pid) {
 			t.Errorf("%s (pid %d) outlived its hook run", name, pid)
