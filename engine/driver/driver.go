@@ -89,6 +89,7 @@ func (d *Driver) Start(ctx context.Context) error {
 	d.wg.Go(func() { d.schedule(runCtx, w, func() { once.Do(func() { close(ready) }) }) })
 	select {
 	case <-ready:
+		d.wg.Go(func() { d.backfillNames(runCtx) })
 		d.log.Info("driver started")
 		return nil
 	case <-ctx.Done():

@@ -1,11 +1,15 @@
 package driver_test
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hookshot-dev/hookshot/engine/driver"
+	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/events"
 )
 
 func TestCreateReservesTheNamePerAppAndKind(t *testing.T) {
@@ -84,5 +88,65 @@ func TestCreateReservesTheNamePerAppAndKind(t *testing.T) {
 	}
 	if _, _, err := d.Create(h.ctx, driver.Action{Account: account, AppID: app, Kind: driver.KindSnapshot, Name: "nightly"}, "test"); err != nil {
 		t.Fatalf("create after delete: %v", err)
+	}
+}
+
+// noNames is a release before names were reserved: it checks nothing.
+type noNames struct{}
+
+func (noNames) ReserveName(context.Context, string, string, string, string, store.Live) (bool, error) {
+	return true, nil
+}
+func (noNames) ReleaseName(context.Context, string, string, string, string) {}
+
+// Actions stored by a release that did not reserve names get their names
+// reserved when a driver starts, so a new action cannot take one of them,
+// even where two old actions already share a name.
+func TestStartReservesTheNamesOfOlderActions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	app := h.app()
+	old := h.startDriver(driver.Config{Names: noNames{}})
+	var ids []string
+	for range 2 {
+		a, _, err := old.Create(h.ctx, driver.Action{Account: account, AppID: app, Kind: driver.KindSnapshot, Name: "legacy"}, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	for _, id := range ids {
+		h.wait(old, id)
+	}
+	stopWithin(t, old.Stop)
+
+	names, err := h.env.JS.KeyValue(h.ctx, events.BucketNames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reserved := func() []string {
+		l, err := names.ListKeysFiltered(h.ctx, "action-snapshot."+account+".*")
+		if err != nil {
+			return nil
+		}
+		var keys []string
+		for k := range l.Keys() {
+			keys = append(keys, k)
+		}
+		return keys
+	}
+	if keys := reserved(); len(keys) != 0 {
+		t.Fatalf("the old release reserved %v", keys)
+	}
+	d := h.startDriver(driver.Config{})
+	deadline := time.Now().Add(30 * time.Second)
+	for len(reserved()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no name reserved 30 s after start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, _, err := d.Create(h.ctx, driver.Action{Account: account, AppID: app, Kind: driver.KindSnapshot, Name: "legacy"}, "test"); !errors.Is(err, driver.ErrNameTaken) {
+		t.Fatalf("create with an older action's name: %v, want ErrNameTaken", err)
 	}
 }
