@@ -257,3 +257,37 @@ func TestOpenAPIPathParameters(t *testing.T) {
 		}
 	}
 }
+
+// Every operation that reaches the storage documents the 503 it answers
+// while NATS is unreachable (with Retry-After), and every one that takes a
+// body documents the 415 of a body that is not JSON.
+func TestOpenAPIDocumentsOutagesAndMediaTypes(t *testing.T) {
+	doc := openAPIDoc(t)
+	for name, op := range operations(t, doc) {
+		path := name[strings.Index(name, " ")+1:]
+		if !strings.HasPrefix(path, "/accounts/") && !strings.HasPrefix(path, "/v1/") {
+			continue
+		}
+		responses := object(t, op["responses"], name+" responses")
+		want := []string{"503"}
+		if op["requestBody"] != nil {
+			want = append(want, "415")
+		}
+		for _, status := range want {
+			r, ok := responses[status].(map[string]any)
+			if !ok {
+				t.Errorf("%s: no %s response", name, status)
+				continue
+			}
+			resp, ok := resolve(doc, r["$ref"].(string))
+			if !ok {
+				t.Errorf("%s: %s response %v does not resolve", name, status, r["$ref"])
+				continue
+			}
+			headers, _ := object(t, resp, status)["headers"].(map[string]any)
+			if _, ok := headers["Retry-After"]; status == "503" && !ok {
+				t.Errorf("%s: 503 without Retry-After", name)
+			}
+		}
+	}
+}
