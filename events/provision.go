@@ -167,7 +167,7 @@ func refused(err error) bool {
 	return api.Code >= 400 && api.Code < 500
 }
 
-// RetryConfig paces ProvisionUntilReady.
+// RetryConfig paces ProvisionUntilReady and RetryUntilReady.
 type RetryConfig struct {
 	// MinWait is the wait after the first failed attempt; it doubles after
 	// each one up to MaxWait, and every wait is jittered (half to all of
@@ -198,41 +198,61 @@ func (c RetryConfig) withDefaults() RetryConfig {
 // JetStream meta leader not there yet), until it succeeds or ctx ends. An
 // error that cannot pass stops it at once and wraps ErrProvisionRefused.
 func ProvisionUntilReady(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig, rc RetryConfig) error {
-	rc = rc.withDefaults()
 	if err := cfg.withDefaults().validate(); err != nil {
 		return fmt.Errorf("provision: %w: %w", err, ErrProvisionRefused)
 	}
+	err := RetryUntilReady(ctx, rc, func(ctx context.Context) error { return Provision(ctx, js, cfg) })
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("provision: stopped waiting for JetStream: %w", err)
+	case !errors.Is(err, ErrProvisionRefused):
+		return fmt.Errorf("%w (%w)", err, ErrProvisionRefused)
+	}
+	return err
+}
+
+// RetryUntilReady calls attempt, each call bounded by rc.AttemptTimeout and
+// preceded by rc.Ready, until it succeeds or ctx ends, waiting a capped,
+// jittered, doubling time after each failure that may pass. An error no
+// retry can change (a JetStream 4xx such as a conflicting configuration,
+// replicas the servers cannot have, or one wrapping ErrProvisionRefused)
+// is returned at once; Refused tells it apart. When ctx ends, the error
+// wraps ctx's and the last attempt's.
+func RetryUntilReady(ctx context.Context, rc RetryConfig, attempt func(context.Context) error) error {
+	rc = rc.withDefaults()
 	wait := rc.MinWait
-	for attempt := 1; ; attempt++ {
-		err := provisionOnce(ctx, js, cfg, rc)
+	for n := 1; ; n++ {
+		err := attemptOnce(ctx, rc, attempt)
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("provision: stopped waiting for JetStream: %w (last attempt: %w)", ctx.Err(), err)
+			return fmt.Errorf("%w (last attempt: %w)", ctx.Err(), err)
 		}
 		if refused(err) {
-			if !errors.Is(err, ErrProvisionRefused) {
-				err = fmt.Errorf("%w (%w)", err, ErrProvisionRefused)
-			}
 			return err
 		}
 		jittered := wait/2 + rand.N(wait/2+1)
 		if rc.OnRetry != nil {
-			rc.OnRetry(attempt, err, jittered)
+			rc.OnRetry(n, err, jittered)
 		}
 		t := time.NewTimer(jittered)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("provision: stopped waiting for JetStream: %w (last attempt: %w)", ctx.Err(), err)
+			return fmt.Errorf("%w (last attempt: %w)", ctx.Err(), err)
 		case <-t.C:
 		}
 		wait = min(2*wait, rc.MaxWait)
 	}
 }
 
-func provisionOnce(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig, rc RetryConfig) error {
+// Refused reports whether err is one RetryUntilReady does not retry.
+func Refused(err error) bool { return refused(err) }
+
+func attemptOnce(ctx context.Context, rc RetryConfig, attempt func(context.Context) error) error {
 	if rc.Ready != nil {
 		if err := rc.Ready(); err != nil {
 			return err
@@ -240,7 +260,7 @@ func provisionOnce(ctx context.Context, js jetstream.JetStream, cfg ProvisionCon
 	}
 	ctx, cancel := context.WithTimeout(ctx, rc.AttemptTimeout)
 	defer cancel()
-	return Provision(ctx, js, cfg)
+	return attempt(ctx)
 }
 
 // NewMsg wraps data in a CloudEvents envelope of type typ, ready to publish

@@ -148,3 +148,47 @@ func TestProvisionUntilReadyRetriesNoResponders(t *testing.T) {
 		t.Fatalf("retries: %v", got)
 	}
 }
+
+// Any start-up step can be retried the way provisioning is: what may pass
+// (a real JetStream "no responders", each attempt under its own deadline)
+// is tried again, what cannot (a real JetStream 4xx) is returned at once.
+func TestRetryUntilReadyRetriesWhatMayPass(t *testing.T) {
+	t.Parallel()
+	env := natstest.Start(t)
+	ctx := natstest.Context(t, 30*time.Second)
+	var f fastRetry
+	rc := f.config(nil)
+	rc.AttemptTimeout = 2 * time.Second
+	nowhere, err := jetstream.NewWithDomain(env.Conn, "nowhere") // no server answers its API
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts := 0
+	err = events.RetryUntilReady(ctx, rc, func(ctx context.Context) error {
+		attempts++
+		if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) > rc.AttemptTimeout {
+			t.Errorf("attempt %d: deadline %v, want one of its own within %s", attempts, deadline, rc.AttemptTimeout)
+		}
+		if attempts < 3 {
+			// No stream answers this: a no-responders error, as while
+			// JetStream has no leader.
+			_, err := nowhere.AccountInfo(ctx)
+			return err
+		}
+		return nil
+	})
+	if err != nil || attempts != 3 || len(f.retries()) != 2 {
+		t.Fatalf("err %v after %d attempts, retries %v; want success at the third", err, attempts, f.retries())
+	}
+
+	var g fastRetry
+	attempts = 0
+	err = events.RetryUntilReady(ctx, g.config(nil), func(ctx context.Context) error {
+		attempts++
+		_, err := env.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "BAD", Subjects: []string{"x"}, Replicas: 3})
+		return err
+	})
+	if err == nil || !events.Refused(err) || attempts != 1 || len(g.retries()) != 0 {
+		t.Fatalf("err %v (refused %v) after %d attempts; want it returned at once", err, events.Refused(err), attempts)
+	}
+}

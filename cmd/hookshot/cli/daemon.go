@@ -267,11 +267,66 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 	if err := d.provision(ctx); err != nil {
 		return err
 	}
-	setup, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	if d.clusters, err = cluster.NewRegistry(cluster.RegistryConfig{Clusters: cfg.Clusters, Logger: d.log.Named("clusters")}); err != nil {
 		return err
 	}
+	var runner *executor.LocalRunner
+	var runnerFor func(string) (executor.Runner, error)
+	var served []string
+	if cfg.Workers.Enabled {
+		if runner, err = hookRunner(d.log); err != nil {
+			return err
+		}
+		if runnerFor, err = d.clusters.Runners(runner, executor.ContainerConfig{}); err != nil {
+			return err
+		}
+		served = cfg.Workers.Clusters
+		if len(served) == 0 {
+			served = d.clusters.Names()
+		}
+		for _, name := range served {
+			if _, ok := d.clusters.Resolve(name); !ok {
+				return fmt.Errorf("workers.clusters: cluster %q is not configured here (clusters: %s)", name, strings.Join(d.clusters.Names(), ", "))
+			}
+		}
+	}
+	// Starting the parts talks to JetStream (consumers, the index, tokens),
+	// which may be between leaders in a rolling restart: an attempt that
+	// fails is undone and made again after a wait, as provisioning is, each
+	// with its own deadline — never one shared by the whole start.
+	err = events.RetryUntilReady(ctx, events.RetryConfig{MinWait: provisionMinWait, AttemptTimeout: startAttemptTimeout,
+		Ready: d.natsConnected,
+		OnRetry: func(attempt int, err error, wait time.Duration) {
+			d.progress.setProvisioned(fmt.Errorf("starting (attempt %d): %w", attempt, err))
+			d.log.Warn("start-up failed; starting again after a wait", zap.Int("attempt", attempt),
+				zap.Duration("wait", wait), zap.Error(err))
+		},
+	}, func(setup context.Context) error {
+		err := d.startParts(setup, runner, runnerFor, served, rules, stderr)
+		if err != nil {
+			d.stopParts()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	d.progress.setProvisioned(nil)
+	d.metrics.SetQueueStats(metrics.JetStreamQueueStats(d.js))
+	d.progress.started(d.eng, d.worker)
+	return nil
+}
+
+// startAttemptTimeout bounds one attempt at starting the parts after
+// provisioning; loading a large hook index takes most of it.
+const startAttemptTimeout = 2 * time.Minute
+
+// startParts starts the engine, the workers and the API, as the role and
+// configuration ask. What it started stays in d, for stopParts.
+func (d *daemon) startParts(setup context.Context, runner *executor.LocalRunner, runnerFor func(string) (executor.Runner, error),
+	served []string, rules []api.CertRule, stderr io.Writer) error {
+	cfg := d.cfg
+	var err error
 	if d.role == roleServer {
 		if d.eng, err = engine.New(setup, engine.Config{JS: d.js, Logger: d.log, Metrics: d.metrics, PairingTimeout: cfg.Engine.PairingTimeout.D(),
 			Clusters: d.clusters}); err != nil {
@@ -282,23 +337,6 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 		}
 	}
 	if cfg.Workers.Enabled {
-		runner, err := hookRunner(d.log)
-		if err != nil {
-			return err
-		}
-		runnerFor, err := d.clusters.Runners(runner, executor.ContainerConfig{})
-		if err != nil {
-			return err
-		}
-		served := cfg.Workers.Clusters
-		if len(served) == 0 {
-			served = d.clusters.Names()
-		}
-		for _, name := range served {
-			if _, ok := d.clusters.Resolve(name); !ok {
-				return fmt.Errorf("workers.clusters: cluster %q is not configured here (clusters: %s)", name, strings.Join(d.clusters.Names(), ", "))
-			}
-		}
 		d.worker, err = engine.NewWorker(setup, engine.WorkerConfig{JS: d.js, Logger: d.log, Metrics: d.metrics, Runner: runner,
 			Clusters: served, RunnerFor: runnerFor,
 			Concurrency: cfg.Workers.Concurrency, AckWait: cfg.Workers.AckWait.D(), MaxAttempts: cfg.Workers.MaxAttempts})
@@ -309,14 +347,56 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 			return err
 		}
 	}
-	d.metrics.SetQueueStats(metrics.JetStreamQueueStats(d.js))
 	if d.servesAPI() {
 		if err := d.startAPI(setup, rules, stderr); err != nil {
 			return err
 		}
 	}
-	d.progress.started(d.eng, d.worker)
 	return nil
+}
+
+// stopParts stops what startParts started, in the order stop does, and
+// forgets it. It reports what did not stop in time.
+func (d *daemon) stopParts() []error {
+	var errs []error
+	deadline := func(dur time.Duration) (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), dur)
+	}
+	if d.drv != nil {
+		ctx, cancel := deadline(10 * time.Second)
+		if err := d.drv.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+		d.drv = nil
+	}
+	if d.collector != nil {
+		ctx, cancel := deadline(10 * time.Second)
+		if err := d.collector.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+		d.collector = nil
+	}
+	if d.worker != nil {
+		ctx, cancel := deadline(d.cfg.Workers.StopGrace.D())
+		if err := d.worker.Stop(ctx); err != nil {
+			// Hooks cut short were handed back for redelivery: nothing is lost.
+			d.log.Warn("workers stopped with hooks handed back", zap.Error(err))
+		}
+		cancel()
+		d.worker = nil
+	}
+	if d.eng != nil {
+		ctx, cancel := deadline(10 * time.Second)
+		if err := d.eng.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+		d.eng = nil
+	}
+	d.tokens = nil
+	return errs
 }
 
 // connect connects to NATS. A NATS that is not there yet is waited for: the
@@ -680,35 +760,7 @@ func (d *daemon) stop() error {
 		}
 		cancel()
 	}
-	if d.drv != nil {
-		ctx, cancel := deadline(10 * time.Second)
-		if err := d.drv.Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		cancel()
-	}
-	if d.collector != nil {
-		ctx, cancel := deadline(10 * time.Second)
-		if err := d.collector.Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		cancel()
-	}
-	if d.worker != nil {
-		ctx, cancel := deadline(d.cfg.Workers.StopGrace.D())
-		if err := d.worker.Stop(ctx); err != nil {
-			// Hooks cut short were handed back for redelivery: nothing is lost.
-			d.log.Warn("workers stopped with hooks handed back", zap.Error(err))
-		}
-		cancel()
-	}
-	if d.eng != nil {
-		ctx, cancel := deadline(10 * time.Second)
-		if err := d.eng.Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		cancel()
-	}
+	errs = append(errs, d.stopParts()...)
 	if d.nc != nil {
 		d.nc.Close()
 	}
