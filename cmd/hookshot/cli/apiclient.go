@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/hookshot-dev/hookshot/cmd/hookshot/client"
+	"github.com/hookshot-dev/hookshot/client"
 )
 
 // clientContext is one named server in the CLI's contexts file.

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"path"
 
-	"github.com/hookshot-dev/hookshot/cmd/hookshot/client"
+	"github.com/hookshot-dev/hookshot/client"
 )
 
 // appCollections are where apps live: static apps (Hookshot's own

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookshot-dev/hookshot/cmd/hookshot/client"
+	"github.com/hookshot-dev/hookshot/client"
 )
 
 func init() { extraCommands = append(extraCommands, newClustersCmd) }

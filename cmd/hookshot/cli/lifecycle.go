@@ -13,8 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookshot-dev/hookshot/cmd/hookshot/client"
-	"github.com/hookshot-dev/hookshot/engine"
+	"github.com/hookshot-dev/hookshot/client"
 	"github.com/hookshot-dev/hookshot/engine/driver"
 	"github.com/hookshot-dev/hookshot/events"
 )
@@ -177,13 +176,11 @@ func followAction(ctx context.Context, c *client.Client, path string, a action, 
 		}
 		a = actionOf(raw)
 		if a.RunID != "" {
-			var v engine.RunView
-			_, err := c.Do(ctx, http.MethodGet, runPath(c, a.RunID), nil, &v)
-			var apiErr *client.APIError
+			v, err := c.GetRun(ctx, a.RunID)
 			switch {
 			case err == nil:
-				p.update(&v)
-			case errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound:
+				p.update(v)
+			case client.IsNotFound(err):
 				// No stage planned yet.
 			default:
 				return a, nil, err
@@ -207,12 +204,12 @@ type progressPrinter struct {
 	stages  map[string]bool   // stages whose end was printed
 }
 
-func (p *progressPrinter) update(v *engine.RunView) {
+func (p *progressPrinter) update(v *client.Run) {
 	for _, s := range v.Stages {
 		stage := s.Action + "/" + s.Stage
 		for _, e := range s.Executions {
 			// Everything starts queued: only starts and ends are news.
-			if e.Status == engine.ExecutionQueued || p.printed[e.ExecutionID] == e.Status {
+			if e.Status == client.ExecutionQueued || p.printed[e.ExecutionID] == e.Status {
 				continue
 			}
 			p.printed[e.ExecutionID] = e.Status

@@ -21,7 +21,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/hookshot-dev/hookshot/cmd/hookshot/client"
+	"github.com/hookshot-dev/hookshot/client"
 )
 
 // A resource kind of the API, as the resource commands see it.

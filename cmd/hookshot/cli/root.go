@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookshot-dev/hookshot/cmd/hookshot/client"
+	"github.com/hookshot-dev/hookshot/client"
 )
 
 // Version is set at build time with -ldflags "-X .../cli.Version=v1.2.3".

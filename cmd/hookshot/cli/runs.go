@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,9 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookshot-dev/hookshot/cmd/hookshot/client"
-	"github.com/hookshot-dev/hookshot/engine"
-	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/client"
 )
 
 func newRunsCmd() *cobra.Command {
@@ -43,11 +40,11 @@ An API-driven action's run ID is its runID (hookshot snapshot prints it).`,
 			if err != nil {
 				return err
 			}
-			runs, err := fetchRuns(cmd.Context(), c)
+			runs, err := c.ListRuns(cmd.Context())
 			if err != nil {
 				return err
 			}
-			slices.SortFunc(runs, func(a, b engine.RunSummary) int {
+			slices.SortFunc(runs, func(a, b client.RunSummary) int {
 				if c := b.Planned.Compare(a.Planned); c != 0 {
 					return c
 				}
@@ -94,7 +91,7 @@ An API-driven action's run ID is its runID (hookshot snapshot prints it).`,
 				}
 				return getOut.print(w, generic, nil)
 			}
-			var v engine.RunView
+			var v client.Run
 			if err := json.Unmarshal(raw, &v); err != nil {
 				return fmt.Errorf("decode run %s: %w", args[0], err)
 			}
@@ -114,34 +111,9 @@ func runPath(c *client.Client, runID string) string {
 	return c.AccountPath("/hookshot/v1/runs/" + url.PathEscape(runID))
 }
 
-// fetchRuns reads every page of the account's runs.
-func fetchRuns(ctx context.Context, c *client.Client) ([]engine.RunSummary, error) {
-	var all []engine.RunSummary
-	next := ""
-	for {
-		path := c.AccountPath("/hookshot/v1/runs")
-		if next != "" {
-			path += "?continue=" + url.QueryEscape(next)
-		}
-		var page struct {
-			Items    []engine.RunSummary `json:"items"`
-			Metadata struct {
-				Continue string `json:"continue"`
-			} `json:"metadata"`
-		}
-		if _, err := c.Do(ctx, http.MethodGet, path, nil, &page); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Items...)
-		if next = page.Metadata.Continue; next == "" {
-			return all, nil
-		}
-	}
-}
-
 // printRun writes a run as a table: one row per execution, grouped by
 // stage; then the details of failed stages and, with text, the output.
-func printRun(w io.Writer, v *engine.RunView, text bool) error {
+func printRun(w io.Writer, v *client.Run, text bool) error {
 	fmt.Fprintf(w, "Run:      %s\nApp:      %s\n", v.RunID, v.AppID)
 	if len(v.Stages) > 0 {
 		fmt.Fprintf(w, "Planned:  %s\n", clock(v.Stages[0].Planned))
@@ -167,11 +139,11 @@ func printRun(w io.Writer, v *engine.RunView, text bool) error {
 		return err
 	}
 	for _, s := range v.Stages {
-		for _, d := range s.Details {
+		for _, d := range s.HookStateDetails {
 			fmt.Fprintf(w, "\n%s/%s: %s", s.Action, s.Stage, d.Detail)
 		}
 	}
-	if slices.ContainsFunc(v.Stages, func(s engine.StageView) bool { return len(s.Details) > 0 }) {
+	if slices.ContainsFunc(v.Stages, func(s client.Stage) bool { return len(s.HookStateDetails) > 0 }) {
 		fmt.Fprintln(w)
 	}
 	if !text {
@@ -181,7 +153,7 @@ func printRun(w io.Writer, v *engine.RunView, text bool) error {
 		for _, e := range s.Executions {
 			for _, o := range []struct {
 				name string
-				out  *events.Output
+				out  *client.Output
 			}{{"stdout", e.Stdout}, {"stderr", e.Stderr}} {
 				if o.out == nil || o.out.Text == "" {
 					continue
@@ -201,7 +173,7 @@ func printRun(w io.Writer, v *engine.RunView, text bool) error {
 }
 
 // executionStatus is the status, with what else a reader needs to know.
-func executionStatus(e *engine.ExecutionView) string {
+func executionStatus(e *client.Execution) string {
 	s := e.Status
 	var notes []string
 	switch {
@@ -221,14 +193,14 @@ func executionStatus(e *engine.ExecutionView) string {
 	return s
 }
 
-func exitCell(e *engine.ExecutionView) string {
+func exitCell(e *client.Execution) string {
 	if e.ExitCode == nil {
 		return "-"
 	}
 	return strconv.Itoa(*e.ExitCode)
 }
 
-func durationCell(e *engine.ExecutionView) string {
+func durationCell(e *client.Execution) string {
 	if e.ExitCode == nil {
 		return "-"
 	}
@@ -248,7 +220,7 @@ func clock(t time.Time) string {
 
 func orRunning(hookState string) string {
 	if hookState == "" {
-		return engine.ExecutionRunning
+		return client.ExecutionRunning
 	}
 	return hookState
 }

@@ -1,6 +1,16 @@
-// Package client is a small HTTP client of Hookshot's API for the CLI and
-// for scenario runs against a server: it sends bearer tokens, trusts a CA
-// file for HTTPS, and turns Astra problems and RFS errors into *APIError.
+// Package client is the Go client of Hookshot's HTTP API: execution hooks,
+// hook sources, apps, the lifecycle actions (snapshots, backups, restores,
+// failovers), runs and explain, as typed methods over typed resources. The
+// hookshot CLI is built on it; so can a backup controller written in Go.
+//
+// Every error answer of the server is an *APIError (an Astra problem or an
+// RFS error), so callers decide from its kind:
+//
+//	var apiErr *client.APIError
+//	if errors.As(err, &apiErr) && apiErr.Problem() == client.ProblemNotFound { ... }
+//
+// or with the helpers IsNotFound, IsConflict and IsUnavailable. [Client.Do]
+// is the untyped escape hatch for any path.
 package client
 
 import (
@@ -14,9 +24,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
+
+// ErrNoServer is New's error for a Config without Server.
+var ErrNoServer = errors.New("no server URL")
 
 // Config of a Client.
 type Config struct {
@@ -45,7 +59,7 @@ type Client struct {
 // New checks cfg and builds the client.
 func New(cfg Config) (*Client, error) {
 	if cfg.Server == "" {
-		return nil, errors.New("no server: give --server or HOOKSHOT_SERVER, or a context (hookshot context set)")
+		return nil, ErrNoServer
 	}
 	if !strings.HasPrefix(cfg.Server, "http://") && !strings.HasPrefix(cfg.Server, "https://") {
 		return nil, fmt.Errorf("server %q: must start with http:// or https://", cfg.Server)
@@ -86,44 +100,6 @@ func (c *Client) Account() string { return c.account }
 
 // AccountPath is "/accounts/<account>" + rest.
 func (c *Client) AccountPath(rest string) string { return "/accounts/" + c.account + rest }
-
-// Invalid is one invalid field or parameter named by the server.
-type Invalid struct {
-	Name   string `json:"name"`
-	Reason string `json:"reason"`
-}
-
-// APIError is an error answer: an Astra problem, or an RFS error.
-type APIError struct {
-	Status        int       `json:"-"`
-	Type          string    `json:"type"`
-	Title         string    `json:"title"`
-	Detail        string    `json:"detail"`
-	CorrelationID string    `json:"correlationID"`
-	InvalidFields []Invalid `json:"invalidFields"`
-	InvalidParams []Invalid `json:"invalidParams"`
-	ErrorCode     string    `json:"error_code"`
-	ErrorMsg      string    `json:"error_msg"`
-}
-
-func (e *APIError) Error() string {
-	var b strings.Builder
-	switch {
-	case e.Title != "":
-		fmt.Fprintf(&b, "%s (%d): %s", e.Title, e.Status, e.Detail)
-	case e.ErrorCode != "":
-		fmt.Fprintf(&b, "%s (%d): %s", e.ErrorCode, e.Status, e.ErrorMsg)
-	default:
-		fmt.Fprintf(&b, "HTTP %d", e.Status)
-	}
-	if e.CorrelationID != "" {
-		fmt.Fprintf(&b, " (correlation ID %s)", e.CorrelationID)
-	}
-	for _, f := range append(e.InvalidFields, e.InvalidParams...) {
-		fmt.Fprintf(&b, "\n  %s: %s", f.Name, f.Reason)
-	}
-	return b.String()
-}
 
 // Response is a successful answer's status and headers.
 type Response struct {
@@ -171,6 +147,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any, hea
 	}
 	if res.StatusCode >= 400 {
 		apiErr := &APIError{Status: res.StatusCode}
+		if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && secs > 0 {
+			apiErr.RetryAfter = time.Duration(secs) * time.Second
+		}
 		if json.Unmarshal(raw, apiErr) != nil || (apiErr.Title == "" && apiErr.ErrorCode == "") {
 			apiErr.Detail = strings.TrimSpace(string(raw))
 			apiErr.Title = http.StatusText(res.StatusCode)
