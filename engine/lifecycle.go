@@ -14,6 +14,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/internal/errkind"
 )
 
 // executionNamespace makes execution IDs deterministic: the same hook in the
@@ -41,7 +42,7 @@ func (e *Engine) handleLifecycle(ctx context.Context) func(jetstream.Msg) {
 			e.cfg.Metrics.Redelivered(metrics.RedeliveryLifecycle)
 		}
 		if err := e.startStage(ctx, ev, log); err != nil {
-			if k := kindOf(err); k == kindInvalid || k == kindPermanent {
+			if k := kindOf(err); k == errkind.Invalid || k == errkind.Permanent {
 				// Retrying will not change the answer (a value over the
 				// server's max payload, a 4xx from JetStream): fail the
 				// stage, saying why, and never see the event again.
@@ -92,7 +93,7 @@ func (e *Engine) failLifecycle(ctx context.Context, msg jetstream.Msg, ev *event
 			fmt.Sprintf("the %s/%s stage of run %s was not run: %v", ev.Action, ev.Stage, ev.RunID, cause), nil),
 	}}
 	if _, err := e.finalize(ctx, rec); err != nil {
-		if k := kindOf(err); k != kindInvalid && k != kindPermanent {
+		if k := kindOf(err); k != errkind.Invalid && k != errkind.Permanent {
 			log.Warn("answer failed lifecycle event, will retry", zap.Error(err))
 			_ = msg.NakWithDelay(time.Second)
 			return

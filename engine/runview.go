@@ -13,11 +13,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hookshot-dev/hookshot/events"
+
+	"github.com/hookshot-dev/hookshot/internal/errkind"
 )
 
 // ErrRunNotFound is returned by Engine.Run when the account has no stage of
 // the run.
-var ErrRunNotFound = errors.New("run not found")
+var ErrRunNotFound = errkind.New("run not found", errkind.NotFound)
 
 // Statuses of an ExecutionView besides events.StatusSucceeded and
 // events.StatusFailed, which come from the execution's recorded result.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/internal/errkind"
 )
 
 func TestBoundStageResult(t *testing.T) {
@@ -94,7 +95,7 @@ func TestChunkJobs(t *testing.T) {
 	if len(chunks) < 2 || len(back) != len(jobs) || back[499].ExecutionID != "exec-0499" {
 		t.Errorf("%d chunks, %d jobs back", len(chunks), len(back))
 	}
-	if _, err := chunkJobs(jobs[:1], 10); kindOf(err) != kindPermanent {
+	if _, err := chunkJobs(jobs[:1], 10); kindOf(err) != errkind.Permanent {
 		t.Errorf("a job over the limit: %v, want a permanent error", err)
 	}
 }

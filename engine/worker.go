@@ -21,6 +21,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
+	"github.com/hookshot-dev/hookshot/internal/errkind"
 )
 
 // WorkerConfig configures a Worker.
@@ -379,7 +380,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 			_ = msg.Nak() // stopping before the hook started: no attempt used
 			return
 		}
-		if kindOf(err).definite() {
+		if kindOf(err).Definite() {
 			res.Error = err.Error()
 			w.finish(ctx, msg, res, log)
 			return
@@ -478,7 +479,7 @@ func (w *Worker) retryRecord(ctx context.Context, msg jetstream.Msg, res *events
 	backoff := 100 * time.Millisecond
 	for tries := 1; ; tries++ {
 		kind := kindOf(err)
-		if kind == kindInvalid && (res.Stdout.Text != "" || res.Stderr.Text != "") {
+		if kind == errkind.Invalid && (res.Stdout.Text != "" || res.Stderr.Text != "") {
 			// The stream refuses the message itself (too large): keep the
 			// outcome, drop the output.
 			res.Stdout.Text, res.Stderr.Text = "", ""
@@ -541,7 +542,7 @@ func (w *Worker) forgetOutcome(ctx context.Context, key string, stored bool) {
 	if stored || inMemory {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := w.runs.kv.Purge(dctx, heldKey(key)); err != nil && kindOf(err) != kindNotFound {
+		if err := w.runs.kv.Purge(dctx, heldKey(key)); err != nil && kindOf(err) != errkind.NotFound {
 			w.log.Debug("drop held outcome", zap.String("key", key), zap.Error(err))
 		}
 	}
@@ -571,7 +572,7 @@ func (w *Worker) heldOutcome(ctx context.Context, job *events.Job, delivered int
 func (w *Worker) getState(ctx context.Context, key string, v any) (found bool, err error) {
 	e, err := w.runs.kv.Get(ctx, key)
 	switch {
-	case err != nil && kindOf(err) == kindNotFound:
+	case err != nil && kindOf(err) == errkind.NotFound:
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("get %s: %w", key, err)
@@ -685,10 +686,10 @@ func (w *Worker) loadScript(ctx context.Context, job *events.Job) ([]byte, error
 	// content, the source deleted, content that does not decode) fails the
 	// hook; the store being unavailable hands the job back.
 	src, err := w.store.Script(ctx, job.AccountID, job.SourceChecksum)
-	if k := kindOf(err); err != nil && (k == kindNotFound || k == kindInvalid) {
+	if k := kindOf(err); err != nil && (k == errkind.NotFound || k == errkind.Invalid) {
 		cur, cerr := w.store.Sources.Get(ctx, job.AccountID, job.SourceID)
 		switch {
-		case cerr != nil && kindOf(cerr) == kindNotFound:
+		case cerr != nil && kindOf(cerr) == errkind.NotFound:
 			return nil, fmt.Errorf("hook source %s was deleted and no content with checksum %q is kept: %w", job.SourceID, job.SourceChecksum, cerr)
 		case cerr != nil:
 			return nil, fmt.Errorf("load hook source %s: %w", job.SourceID, cerr)

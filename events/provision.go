@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hookshot-dev/hookshot/internal/errkind"
 )
 
 // ProvisionConfig sizes the streams and buckets.
@@ -132,39 +134,14 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig)
 // have). (It belongs in errors.go; it sits here with its only user.)
 var ErrProvisionRefused = errors.New("refused, not retried")
 
-// JetStream error codes that decide a provisioning error's kind.
-const (
-	// jsErrNoPeers: no suitable peers for placement; peers may still join.
-	jsErrNoPeers jetstream.ErrorCode = 10005
-	// jsErrInvalidConfig: a configuration the server refuses (changing a
-	// stream's storage or retention, say), answered with code 500.
-	jsErrInvalidConfig jetstream.ErrorCode = 10052
-	// jsErrReplicasNotSupported: replicas > 1 on a server not clustered.
-	jsErrReplicasNotSupported jetstream.ErrorCode = 10074
-)
-
-// refused reports whether err is a JetStream answer that no retry can
-// change: a 4xx (a bad or conflicting configuration), an invalid
-// configuration, an account without JetStream, or replicas a non-clustered
-// server cannot have. Everything
-// else — no responders, timeouts, "JetStream system temporarily
-// unavailable", no meta leader, no peers yet for placement — may pass.
+// refused reports whether err is an answer no retry can change (a definite
+// kind: a JetStream 4xx such as a conflicting configuration, an invalid
+// configuration, an account without JetStream, replicas a non-clustered
+// server cannot have), or wraps ErrProvisionRefused. Everything else — no
+// responders, timeouts, "JetStream system temporarily unavailable", no
+// meta leader, no peers yet for placement — may pass.
 func refused(err error) bool {
-	if errors.Is(err, ErrProvisionRefused) {
-		return true
-	}
-	var jerr jetstream.JetStreamError
-	if !errors.As(err, &jerr) || jerr.APIError() == nil {
-		return false
-	}
-	api := jerr.APIError()
-	switch api.ErrorCode {
-	case jsErrNoPeers:
-		return false
-	case jsErrInvalidConfig, jsErrReplicasNotSupported, jetstream.JSErrCodeJetStreamNotEnabledForAccount:
-		return true
-	}
-	return api.Code >= 400 && api.Code < 500
+	return errors.Is(err, ErrProvisionRefused) || errkind.Of(err).Definite()
 }
 
 // RetryConfig paces ProvisionUntilReady and RetryUntilReady.

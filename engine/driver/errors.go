@@ -3,25 +3,27 @@ package driver
 import (
 	"errors"
 	"strings"
+
+	"github.com/hookshot-dev/hookshot/internal/errkind"
 )
 
 var (
 	// ErrNotFound is returned for an action that does not exist (or was deleted).
-	ErrNotFound = errors.New("driver: action not found")
+	ErrNotFound = errkind.New("driver: action not found", errkind.NotFound)
 	// ErrExists is returned by Create when the action's id is taken.
-	ErrExists = errors.New("driver: action already exists")
+	ErrExists = errkind.New("driver: action already exists", errkind.Conflict)
 	// ErrRunning is returned by Delete for an action that is not terminal yet
 	// (pending or running): its hooks may be running and its post stages are
 	// still owed.
-	ErrRunning = errors.New("driver: action is not finished")
+	ErrRunning = errkind.New("driver: action is not finished", errkind.Conflict)
 	// ErrConflict is returned when the stored action moved under a
 	// compare-and-set write that is not the driver's own (Delete).
-	ErrConflict = errors.New("driver: action revision conflict")
+	ErrConflict = errkind.New("driver: action revision conflict", errkind.Conflict)
 	// ErrNameTaken is returned by Create when another action of the same
 	// kind and app has the name.
-	ErrNameTaken = errors.New("driver: action name already in use")
+	ErrNameTaken = errkind.New("driver: action name already in use", errkind.Conflict)
 	// ErrInvalidAction is matched (errors.Is) by every *ValidationError.
-	ErrInvalidAction = errors.New("driver: invalid action")
+	ErrInvalidAction = errkind.New("driver: invalid action", errkind.Invalid)
 
 	// errLeaseLost means another driver took the action over: this one must
 	// stop driving it at once and write nothing more.

@@ -1,20 +1,22 @@
 package store
 
-import "errors"
+import (
+	"github.com/hookshot-dev/hookshot/internal/errkind"
+)
 
 var (
 	// ErrNotFound is returned when a resource does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = errkind.New("not found", errkind.NotFound)
 	// ErrExists is returned when creating a resource whose id is taken.
-	ErrExists = errors.New("already exists")
+	ErrExists = errkind.New("already exists", errkind.Conflict)
 	// ErrConflict is returned when the stored revision is not the one expected.
-	ErrConflict = errors.New("revision conflict")
+	ErrConflict = errkind.New("revision conflict", errkind.Conflict)
 	// ErrNameTaken is returned when another resource of the account has the name.
-	ErrNameTaken = errors.New("name already in use")
+	ErrNameTaken = errkind.New("name already in use", errkind.Conflict)
 	// ErrReferenced is returned when deleting a source an execution hook uses.
-	ErrReferenced = errors.New("referenced by another resource")
+	ErrReferenced = errkind.New("referenced by another resource", errkind.Conflict)
 	// ErrNoVersion is returned when a hook has no version of that name.
-	ErrNoVersion = errors.New("no such version")
+	ErrNoVersion = errkind.New("no such version", errkind.NotFound)
 	// ErrInvalidKey is returned for an account or id that cannot be a KV key token.
-	ErrInvalidKey = errors.New("invalid account or id")
+	ErrInvalidKey = errkind.New("invalid account or id", errkind.Invalid)
 )
