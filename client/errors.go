@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 // Invalid is one invalid field or parameter named by the server.
@@ -50,39 +52,43 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Astra problem numbers the server answers with (the number at the end of
-// an APIError's Type, https://astra.netapp.io/problems/N). The catalogue is
-// NetApp Astra's; these are the ones Hookshot uses.
+// Problem is a number of NetApp Astra's problem catalogue
+// (https://astra.netapp.io/problems/N), as APIError.Problem returns it.
+type Problem = astra.Problem
+
+// The problems the server answers with.
 const (
-	ProblemResourceNotFound    = 1   // 404: no resource has the id (in this account)
-	ProblemCollectionNotFound  = 2   // 404: no such collection
-	ProblemMissingToken        = 3   // 401
-	ProblemInvalidToken        = 4   // 401
-	ProblemInvalidQuery        = 5   // 400: a query parameter is invalid (invalidParams)
-	ProblemQueryNotSupported   = 6   // 400
-	ProblemInvalidJSONPayload  = 7   // 400: the body is not JSON
-	ProblemInvalidJSONResource = 8   // 400: the body does not conform to the schema (invalidFields)
-	ProblemInvalidField        = 9   // 400: a field's value is refused (invalidFields)
-	ProblemConflict            = 10  // 409: a field conflicts, as a name another resource has
-	ProblemNotPermitted        = 11  // 403: the token's role does not allow it
-	ProblemInvalidHeaders      = 12  // 400, or 415 for a Content-Type that is not JSON
-	ProblemServiceUnavailable  = 24  // 503: the storage cannot be reached; retry after RetryAfter
-	ProblemVersionNotAvailable = 30  // 404: the resource has no such version
-	ProblemInternal            = 34  // 500: the server failed; its log has the correlation ID
-	ProblemPreconditionNotMet  = 38  // 412: If-Match does not match the stored revision
-	ProblemServiceNotReady     = 41  // 503
-	ProblemMethodNotSupported  = 69  // 405
-	ProblemBodyTooLarge        = 85  // 413
-	ProblemClusterNotFound     = 106 // 400
-	ProblemBackupNameExists    = 143 // 409
-	ProblemUnexpectedState     = 164 // 409: the resource is not in a state that allows it
-	ProblemSnapshotNameExists  = 176 // 409
+	ProblemResourceNotFound    = astra.ResourceNotFound    // 404: no resource has the id (in this account)
+	ProblemCollectionNotFound  = astra.CollectionNotFound  // 404: no such collection
+	ProblemMissingToken        = astra.MissingToken        // 401
+	ProblemInvalidToken        = astra.InvalidToken        // 401
+	ProblemInvalidQuery        = astra.InvalidQuery        // 400: a query parameter is invalid (invalidParams)
+	ProblemQueryNotSupported   = astra.QueryNotSupported   // 400
+	ProblemInvalidJSONPayload  = astra.InvalidJSONPayload  // 400: the body is not JSON
+	ProblemInvalidJSONResource = astra.InvalidJSONResource // 400: the body does not conform to the schema (invalidFields)
+	ProblemInvalidField        = astra.InvalidField        // 400: a field's value is refused (invalidFields)
+	ProblemConflict            = astra.Conflict            // 409: a field conflicts, as a name another resource has
+	ProblemNotPermitted        = astra.NotPermitted        // 403: the token's role does not allow it
+	ProblemInvalidHeaders      = astra.InvalidHeaders      // 400, or 415 for a Content-Type that is not JSON
+	ProblemServiceUnavailable  = astra.ServiceUnavailable  // 503: the storage cannot be reached; retry after RetryAfter
+	ProblemVersionNotAvailable = astra.VersionNotAvailable // 404: the resource has no such version
+	ProblemInternal            = astra.Internal            // 500: the server failed; its log has the correlation ID
+	ProblemPreconditionNotMet  = astra.PreconditionNotMet  // 412: If-Match does not match the stored revision
+	ProblemMethodNotSupported  = astra.MethodNotSupported  // 405
+	ProblemPreloadedSourceRO   = astra.PreloadedSourceRO   // 403: preloaded hook sources are read only
+	ProblemSourceReferenced    = astra.SourceReferenced    // 403: a hook source an execution hook uses
+	ProblemNetAppHookRO        = astra.NetAppHookRO        // 403: NetApp execution hooks are read only
+	ProblemBodyTooLarge        = astra.BodyTooLarge        // 413
+	ProblemClusterNotFound     = astra.ClusterNotFound     // 400
+	ProblemBackupNameExists    = astra.BackupNameExists    // 409
+	ProblemUnexpectedState     = astra.UnexpectedState     // 409: the resource is not in a state that allows it
+	ProblemSnapshotNameExists  = astra.SnapshotNameExists  // 409
 )
 
 // Problem is the Astra problem number of the answer (the last element of
 // Type, https://astra.netapp.io/problems/N), or 0 for an RFS error or an
 // answer that was not a problem.
-func (e *APIError) Problem() int {
+func (e *APIError) Problem() Problem {
 	i := strings.LastIndexByte(e.Type, '/')
 	if i < 0 {
 		return 0
@@ -91,7 +97,7 @@ func (e *APIError) Problem() int {
 	if err != nil {
 		return 0
 	}
-	return n
+	return Problem(n)
 }
 
 // Fields is every invalid field and parameter the server named.

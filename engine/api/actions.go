@@ -10,6 +10,8 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/driver"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/matcher"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 // Actions runs appSnaps, appBackups, restores and failovers
@@ -33,20 +35,20 @@ type actionKind struct {
 	listType   string
 	versions   []string
 	// nameTaken is the problem for a duplicate name.
-	nameTaken int
+	nameTaken astra.Problem
 }
 
 // nilID stands for "none" where Astra requires an identifier (bucketID).
 const nilID = "00000000-0000-0000-0000-000000000000"
 
 var actionKinds = []actionKind{
-	{driver.KindSnapshot, "appSnaps", "application/astra-appSnap", "application/astra-appSnaps", []string{"1.3", "1.2", "1.1", "1.0"}, 176},
-	{driver.KindBackup, "appBackups", "application/astra-appBackup", "application/astra-appBackups", []string{"1.2", "1.1", "1.0"}, 143},
+	{driver.KindSnapshot, "appSnaps", "application/astra-appSnap", "application/astra-appSnaps", []string{"1.3", "1.2", "1.1", "1.0"}, astra.SnapshotNameExists},
+	{driver.KindBackup, "appBackups", "application/astra-appBackup", "application/astra-appBackups", []string{"1.2", "1.1", "1.0"}, astra.BackupNameExists},
 	// Astra's execution-hook API has no restore or failover resource: these
 	// two are Hookshot's, shaped like appSnaps, so restore/post and
 	// failover/post hooks can be run and tested end to end.
-	{driver.KindRestore, "appRestores", "application/hookshot-appRestore", "application/hookshot-appRestores", []string{"1.0"}, 10},
-	{driver.KindFailover, "appFailovers", "application/hookshot-appFailover", "application/hookshot-appFailovers", []string{"1.0"}, 10},
+	{driver.KindRestore, "appRestores", "application/hookshot-appRestore", "application/hookshot-appRestores", []string{"1.0"}, astra.Conflict},
+	{driver.KindFailover, "appFailovers", "application/hookshot-appFailover", "application/hookshot-appFailovers", []string{"1.0"}, astra.Conflict},
 }
 
 // actionBody is a POST body of any of the four.
@@ -126,7 +128,7 @@ func nonNil(s []string) []string {
 
 func (s *Server) actionsOrUnavailable() (Actions, *Problem) {
 	if s.cfg.Actions == nil {
-		return nil, problem(41)
+		return nil, problem(astra.ServiceNotReady)
 	}
 	return s.cfg.Actions, nil
 }
@@ -168,7 +170,7 @@ func (s *Server) action(r *http.Request, k actionKind) (*driver.Action, uint64, 
 		return nil, 0, s.errProblem(r, err, true)
 	}
 	if a.Kind != k.kind || a.AppID != r.PathValue("app_id") {
-		return nil, 0, problem(1)
+		return nil, 0, problem(astra.ResourceNotFound)
 	}
 	return a, rev, nil
 }
@@ -216,7 +218,7 @@ func (s *Server) createAction(k actionKind) handlerFunc {
 				return s.errProblem(r, err, false)
 			}
 			if err != nil || snap.Kind != driver.KindSnapshot || snap.AppID != app {
-				return problem(9).fields(Invalid{"snapshotID", "no snapshot of this app with this id"})
+				return problem(astra.InvalidField).fields(Invalid{"snapshotID", "no snapshot of this app with this id"})
 			}
 		}
 		// The driver reserves the name (compare-and-set, per app and kind).

@@ -6,6 +6,8 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/cluster"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 // Static apps are Hookshot's own resource (hookshot/v1/apps): a name and the
@@ -111,7 +113,7 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	if body.ID != id {
-		return problem(9).fields(Invalid{"id", "must be the id of the request path, " + id})
+		return problem(astra.InvalidField).fields(Invalid{"id", "must be the id of the request path, " + id})
 	}
 	e, err := s.store.UpdateApp(r.Context(), account,
 		store.App{ID: id, Name: body.Name, Containers: body.Containers, Metadata: store.Metadata{Labels: body.Metadata.labels()}}, rev, principalOf(r).ID)

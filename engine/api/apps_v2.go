@@ -16,6 +16,8 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/cluster"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 // Apps 2.x are Astra's app resource at k8s/v2/apps: a cluster, namespaces
@@ -119,7 +121,7 @@ func (s *Server) appOfKind(r *http.Request, discovered bool) (*store.Entry[store
 		return nil, s.errProblem(r, err, true)
 	}
 	if e.Value.Discovered() != discovered {
-		return nil, problem(1)
+		return nil, problem(astra.ResourceNotFound)
 	}
 	return e, nil
 }
@@ -169,7 +171,7 @@ func (s *Server) appCluster(nameOrID string) (cluster.Info, []Invalid, *Problem)
 	}
 	info, ok := s.cfg.Clusters.Resolve(nameOrID)
 	if !ok {
-		return info, nil, problem(106).fields(Invalid{"clusterID", "no configured cluster has this id or name"})
+		return info, nil, problem(astra.ClusterNotFound).fields(Invalid{"clusterID", "no configured cluster has this id or name"})
 	}
 	if info.Type == cluster.TypeStatic {
 		return info, []Invalid{{"clusterID", "the static cluster " + info.Name + " discovers nothing: register its apps with hookshot/v1/apps"}}, nil
@@ -199,7 +201,7 @@ func (s *Server) createAppV2(w http.ResponseWriter, r *http.Request) *Problem {
 		return p.fields(bad...)
 	}
 	if len(bad) > 0 {
-		return problem(9).fields(bad...)
+		return problem(astra.InvalidField).fields(bad...)
 	}
 	app.ClusterID = info.ID
 	account := r.PathValue("account_id")
@@ -236,18 +238,18 @@ func (s *Server) updateAppV2(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	if body.ID != a.ID {
-		return problem(9).fields(Invalid{"id", "must be the id of the request path, " + a.ID})
+		return problem(astra.InvalidField).fields(Invalid{"id", "must be the id of the request path, " + a.ID})
 	}
 	if info, ok := s.cfg.Clusters.Resolve(body.ClusterID); !ok || info.ID != a.ClusterID {
-		return problem(9).fields(Invalid{"clusterID", "an app's cluster cannot change: create another app"})
+		return problem(astra.InvalidField).fields(Invalid{"clusterID", "an app's cluster cannot change: create another app"})
 	}
 	if !slices.EqualFunc(body.NamespaceScopedResources, a.NamespaceScopedResources, func(x, y events.NamespaceSelector) bool {
 		return x.Namespace == y.Namespace && slices.Equal(x.LabelSelectors, y.LabelSelectors)
 	}) {
-		return problem(137).fields(Invalid{"namespaceScopedResources", "an app's namespaces and selectors cannot change: create another app"})
+		return problem(astra.AppNotUpdated).fields(Invalid{"namespaceScopedResources", "an app's namespaces and selectors cannot change: create another app"})
 	}
 	if !sameJSON(body.ClusterScopedResources, a.ClusterScopedResources) {
-		return problem(9).fields(Invalid{"clusterScopedResources", "an app's cluster-scoped resources cannot change: create another app"})
+		return problem(astra.InvalidField).fields(Invalid{"clusterScopedResources", "an app's cluster-scoped resources cannot change: create another app"})
 	}
 	var labels []events.Label
 	if body.Metadata != nil {
@@ -322,7 +324,7 @@ func (s *Server) inventory(ctx context.Context, app *store.App) ([]events.Contai
 		if info, ok := s.cfg.Clusters.Resolve(app.ClusterID); ok {
 			name = info.Name
 		}
-		p := problem(41)
+		p := problem(astra.ServiceNotReady)
 		if errors.Is(err, cluster.ErrUnknownCluster) || errors.Is(err, cluster.ErrStatic) {
 			p.Detail = fmt.Sprintf("%s The app's cluster %s is not configured on this server.", p.Detail, name)
 		} else {

@@ -9,6 +9,8 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/cluster"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 // Clusters is what the API needs of the configured clusters
@@ -123,7 +125,7 @@ func (s *Server) listClusters(w http.ResponseWriter, r *http.Request) *Problem {
 func (s *Server) getCluster(w http.ResponseWriter, r *http.Request) *Problem {
 	in, ok := s.cfg.Clusters.Get(r.Context(), r.PathValue("cluster_id"))
 	if !ok {
-		return problem(1)
+		return problem(astra.ResourceNotFound)
 	}
 	version, used, p := s.clusterQuery(r)
 	if p != nil {
@@ -149,7 +151,7 @@ func (s *Server) listClouds(w http.ResponseWriter, r *http.Request) *Problem {
 
 func (s *Server) getCloud(w http.ResponseWriter, r *http.Request) *Problem {
 	if r.PathValue("cloud_id") != localCloudID {
-		return problem(1)
+		return problem(astra.ResourceNotFound)
 	}
 	if _, p := resourceVersion(r, "", []string{cloudVersion}); p != nil {
 		return p

@@ -17,6 +17,8 @@ import (
 
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/matcher"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 // readBody checks the body's Content-Type (415, see contentTypeProblem) and
@@ -30,9 +32,9 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, *Probl
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return nil, problem(85)
+		return nil, problem(astra.BodyTooLarge)
 	case err != nil:
-		return nil, problem(7)
+		return nil, problem(astra.InvalidJSONPayload)
 	}
 	return body, nil
 }
@@ -64,7 +66,7 @@ func contentTypeProblem(r *http.Request) *Problem {
 	default:
 		return nil
 	}
-	p := problem(12).params(Invalid{"Content-Type", reason + "; send " + strings.Join(accepted, " or ")})
+	p := problem(astra.InvalidHeaders).params(Invalid{"Content-Type", reason + "; send " + strings.Join(accepted, " or ")})
 	p.status = http.StatusUnsupportedMediaType
 	p.Status = strconv.Itoa(p.status)
 	p.Detail = "The request body's media type isn't supported: Content-Type must be " + strings.Join(accepted, " or ") + "."
@@ -86,7 +88,7 @@ func contentTypeProblem(r *http.Request) *Problem {
 // bad field; fields already named by the decoding are not named twice.
 func decodeStrict(body []byte, v any, check func() []Invalid) *Problem {
 	if !json.Valid(body) {
-		return problem(7)
+		return problem(astra.InvalidJSONPayload)
 	}
 	bad := invalidUnicode(body)
 	decodeValue(bytes.TrimSpace(body), reflect.ValueOf(v).Elem(), "", &bad)
@@ -104,7 +106,7 @@ func decodeStrict(body []byte, v any, check func() []Invalid) *Problem {
 			}
 		}
 	}
-	p := problem(8).fields(bad...)
+	p := problem(astra.InvalidJSONResource).fields(bad...)
 	p.SchemaValidationFailure = describe(bad)
 	return p
 }

@@ -6,6 +6,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hookshot-dev/hookshot/internal/errkind"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 // retryAfterSeconds is the Retry-After of a 503 while NATS is unreachable:
@@ -23,7 +25,7 @@ func unavailable(err error) bool { return errkind.Of(err) == errkind.Unavailable
 func (s *Server) unavailableProblem(r *http.Request, err error) *Problem {
 	s.log.Warn("storage unavailable", zap.String("correlation_id", reqCtx(r).correlationID),
 		zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
-	p := problem(24)
+	p := problem(astra.ServiceUnavailable)
 	p.retryAfter = retryAfterSeconds
 	return p
 }

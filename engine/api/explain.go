@@ -8,6 +8,8 @@ import (
 
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/matcher"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 // Media type of an explanation (Hookshot's; Astra has none).
@@ -97,7 +99,7 @@ func explainParams(r *http.Request) (action, stage string, _ *Problem) {
 		}
 	}
 	if len(unsupported) > 0 {
-		return "", "", problem(6).params(unsupported...)
+		return "", "", problem(astra.QueryNotSupported).params(unsupported...)
 	}
 	var bad []Invalid
 	one := func(name string) string {
@@ -124,7 +126,7 @@ func explainParams(r *http.Request) (action, stage string, _ *Problem) {
 		bad = append(bad, Invalid{"stage", action + " has no " + stage + " stage (only post)"})
 	}
 	if len(bad) > 0 {
-		return "", "", problem(5).params(bad...)
+		return "", "", problem(astra.InvalidQuery).params(bad...)
 	}
 	return action, stage, nil
 }

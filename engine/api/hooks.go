@@ -6,6 +6,8 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/matcher"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 var hookVersions = []string{"1.3", "1.2", "1.1", "1.0"}
@@ -91,7 +93,7 @@ func (s *Server) getHook(w http.ResponseWriter, r *http.Request) *Problem {
 		return s.errProblem(r, err, true)
 	}
 	if app != "" && e.Value.Hook.AppID != app {
-		return problem(1)
+		return problem(astra.ResourceNotFound)
 	}
 	version, p := resourceVersion(r, "", hookVersions)
 	if p != nil {
@@ -116,16 +118,16 @@ func (s *Server) createHook(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	if body.ID != "" {
-		return problem(8).fields(Invalid{"id", "unknown field: the server assigns the id"})
+		return problem(astra.InvalidJSONResource).fields(Invalid{"id", "unknown field: the server assigns the id"})
 	}
 	if app != "" && body.AppID != "" && body.AppID != app {
-		return problem(9).fields(Invalid{"appID", "must be the app of the request path, " + app})
+		return problem(astra.InvalidField).fields(Invalid{"appID", "must be the app of the request path, " + app})
 	}
 	if app != "" && body.AppID == "" {
 		body.AppID = app
 	}
 	if body.HookType == matcher.HookTypeNetApp && principalOf(r).Role < RoleAdmin {
-		return problem(73)
+		return problem(astra.NetAppHookRO)
 	}
 	e, err := s.store.CreateHook(r.Context(), account, store.HookRecord{Hook: body.ExecutionHook, Metadata: store.Metadata{Labels: body.Metadata.labels()}}, principalOf(r).ID)
 	if err != nil {
@@ -147,7 +149,7 @@ func (s *Server) updateHook(w http.ResponseWriter, r *http.Request) *Problem {
 		return s.errProblem(r, err, true)
 	}
 	if app != "" && old.Value.Hook.AppID != app {
-		return problem(1)
+		return problem(astra.ResourceNotFound)
 	}
 	raw, rev, p := s.readUpdate(w, r, old.Revision)
 	if p != nil {
@@ -161,13 +163,13 @@ func (s *Server) updateHook(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	if body.ID != id {
-		return problem(9).fields(Invalid{"id", "must be the id of the request path, " + id})
+		return problem(astra.InvalidField).fields(Invalid{"id", "must be the id of the request path, " + id})
 	}
 	if app != "" && body.AppID != app {
-		return problem(9).fields(Invalid{"appID", "must be the app of the request path, " + app})
+		return problem(astra.InvalidField).fields(Invalid{"appID", "must be the app of the request path, " + app})
 	}
 	if (old.Value.Hook.HookType == matcher.HookTypeNetApp || body.HookType == matcher.HookTypeNetApp) && principalOf(r).Role < RoleAdmin {
-		return problem(73)
+		return problem(astra.NetAppHookRO)
 	}
 	e, err := s.store.UpdateHook(r.Context(), account, store.HookRecord{Hook: body.ExecutionHook, Metadata: store.Metadata{Labels: body.Metadata.labels()}}, rev, principalOf(r).ID)
 	if err != nil {
@@ -188,14 +190,14 @@ func (s *Server) deleteHook(w http.ResponseWriter, r *http.Request) *Problem {
 		return s.errProblem(r, err, true)
 	}
 	if app != "" && old.Value.Hook.AppID != app {
-		return problem(1)
+		return problem(astra.ResourceNotFound)
 	}
 	rev, p := ifMatch(r, old.Revision)
 	if p != nil {
 		return p
 	}
 	if old.Value.Hook.HookType == matcher.HookTypeNetApp && principalOf(r).Role < RoleAdmin {
-		return problem(73)
+		return problem(astra.NetAppHookRO)
 	}
 	if err := s.store.DeleteHook(r.Context(), account, old.ID, rev); err != nil {
 		return s.errProblem(r, err, true)

@@ -5,6 +5,8 @@ import (
 
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/matcher"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 const (
@@ -65,7 +67,7 @@ func (s *Server) override(r *http.Request) (*store.Entry[store.Override], *Probl
 		return nil, s.errProblem(r, err, true)
 	}
 	if e.Value.AppID != r.PathValue("app_id") {
-		return nil, problem(1)
+		return nil, problem(astra.ResourceNotFound)
 	}
 	return e, nil
 }
@@ -124,7 +126,7 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request) *Problem
 	}, principalOf(r).ID)
 	if err != nil {
 		if p := storeProblem(err, false); p != nil && p.number == 10 {
-			return problem(10).fields(Invalid{"executionHookID", "the app already has an override for this hook"})
+			return problem(astra.Conflict).fields(Invalid{"executionHookID", "the app already has an override for this hook"})
 		}
 		return s.errProblem(r, err, false)
 	}
@@ -149,10 +151,10 @@ func (s *Server) updateOverride(w http.ResponseWriter, r *http.Request) *Problem
 		return p
 	}
 	if body.ID != old.ID {
-		return problem(9).fields(Invalid{"id", "must be the id of the request path, " + old.ID})
+		return problem(astra.InvalidField).fields(Invalid{"id", "must be the id of the request path, " + old.ID})
 	}
 	if body.AppID != "" && body.AppID != old.Value.AppID {
-		return problem(9).fields(Invalid{"appID", "must be the app of the request path, " + old.Value.AppID})
+		return problem(astra.InvalidField).fields(Invalid{"appID", "must be the app of the request path, " + old.Value.AppID})
 	}
 	e, err := s.store.UpdateOverride(r.Context(), r.PathValue("account_id"), store.Override{
 		ID: old.ID, AppID: old.Value.AppID, ExecutionHookID: body.ExecutionHookID, Enabled: body.Enabled, Metadata: store.Metadata{Labels: body.Metadata.labels()},

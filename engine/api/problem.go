@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 // Invalid names one invalid body field or query parameter (Astra's
@@ -26,7 +28,7 @@ type Problem struct {
 	InvalidFields           []Invalid `json:"invalidFields,omitempty"`
 	InvalidParams           []Invalid `json:"invalidParams,omitempty"`
 
-	number int
+	number astra.Problem
 	status int
 	// retryAfter, when positive, is sent as the Retry-After header (seconds).
 	retryAfter int
@@ -47,8 +49,8 @@ var catalogueTSV string
 // catalogue is catalogueTSV by problem number.
 var catalogue = parseCatalogue(catalogueTSV)
 
-func parseCatalogue(tsv string) map[int]problemDef {
-	out := map[int]problemDef{}
+func parseCatalogue(tsv string) map[astra.Problem]problemDef {
+	out := map[astra.Problem]problemDef{}
 	for _, line := range strings.Split(tsv, "\n")[1:] {
 		cols := strings.Split(line, "\t")
 		if len(cols) < 4 {
@@ -59,19 +61,19 @@ func parseCatalogue(tsv string) map[int]problemDef {
 		if err1 != nil || err2 != nil {
 			panic("astra-problems.tsv: bad row " + line)
 		}
-		out[n] = problemDef{status, cols[2], cols[3]}
+		out[astra.Problem(n)] = problemDef{status, cols[2], cols[3]}
 	}
 	return out
 }
 
 // problem returns a new problem document of catalogue number n.
-func problem(n int) *Problem {
+func problem(n astra.Problem) *Problem {
 	d, ok := catalogue[n]
 	if !ok {
 		d, n = catalogue[34], 34
 	}
 	return &Problem{
-		Type:   "https://astra.netapp.io/problems/" + strconv.Itoa(n),
+		Type:   "https://astra.netapp.io/problems/" + strconv.Itoa(int(n)),
 		Title:  d.title,
 		Detail: d.detail,
 		Status: strconv.Itoa(d.status),

@@ -13,6 +13,8 @@ import (
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/matcher"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 // metadataBody is type_astra_metadata_update as a client sends it. Only the
@@ -48,7 +50,7 @@ func resourceVersion(r *http.Request, bodyVersion string, versions []string) (st
 			continue
 		}
 		if !slices.Contains(versions, params["version"]) {
-			return "", problem(30).params(Invalid{"Accept", "version " + params["version"] + " is not one of " + strings.Join(versions, ", ")})
+			return "", problem(astra.VersionNotAvailable).params(Invalid{"Accept", "version " + params["version"] + " is not one of " + strings.Join(versions, ", ")})
 		}
 		return params["version"], nil
 	}
@@ -175,7 +177,7 @@ func schemaProblem(bad []Invalid) *Problem {
 	if len(bad) == 0 {
 		return nil
 	}
-	p := problem(8).fields(bad...)
+	p := problem(astra.InvalidJSONResource).fields(bad...)
 	p.SchemaValidationFailure = describe(bad)
 	return p
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/hookshot-dev/hookshot/engine"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 // Runs reads the run state the engine records (engine.Engine): what ran,
@@ -27,7 +29,7 @@ const (
 
 func (s *Server) runsOrUnavailable() (Runs, *Problem) {
 	if s.cfg.Runs == nil {
-		return nil, problem(41)
+		return nil, problem(astra.ServiceNotReady)
 	}
 	return s.cfg.Runs, nil
 }

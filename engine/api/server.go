@@ -23,6 +23,8 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/matcher"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 // Config of a Server.
@@ -117,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: cfg.Store, mux: http.NewServeMux(), rfs: newRateLimiter(cfg.RFSRate), started: time.Now()}
 	s.register()
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { problem(1).write(w, r) })
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { problem(astra.ResourceNotFound).write(w, r) })
 	return s, nil
 }
 
@@ -147,7 +149,7 @@ func (s *Server) handle(pattern, scope string, item bool, methods map[string]han
 				rfsErr(http.StatusMethodNotAllowed, "HOOKSHOT.405", "method not supported; allowed: "+allow).write(w, r)
 				return
 			}
-			problem(69).write(w, r)
+			problem(astra.MethodNotSupported).write(w, r)
 			return
 		}
 		if scope == "account" {
@@ -202,7 +204,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if v := recover(); v != nil {
 			s.log.Error("panic in handler", zap.Any("panic", v), zap.String("correlation_id", rc.correlationID), zap.Stack("stack"))
 			if sw.status == 0 {
-				problem(34).write(sw, r)
+				problem(astra.Internal).write(sw, r)
 			}
 		}
 		fields := []zap.Field{
@@ -234,14 +236,14 @@ func (s *Server) authenticate(r *http.Request, scope string, item bool) *Problem
 	auth := r.Header.Get("Authorization")
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if auth == "" || (ok && strings.TrimSpace(token) == "") {
-		return problem(3)
+		return problem(astra.MissingToken)
 	}
 	if !ok {
-		return problem(4)
+		return problem(astra.InvalidToken)
 	}
 	p, found := s.cfg.Tokens.Lookup(r.Context(), strings.TrimSpace(token))
 	if !found {
-		return problem(4)
+		return problem(astra.InvalidToken)
 	}
 	return s.authorize(r, p, scope, item)
 }
@@ -260,12 +262,12 @@ func (s *Server) authorize(r *http.Request, p Principal, scope string, item bool
 	reqCtx(r).principal = p
 	if scope == "account" && r.PathValue("account_id") != p.Account {
 		if item {
-			return problem(1)
+			return problem(astra.ResourceNotFound)
 		}
-		return problem(2)
+		return problem(astra.CollectionNotFound)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead && p.Role < RoleMember {
-		return problem(11)
+		return problem(astra.NotPermitted)
 	}
 	return nil
 }
@@ -295,7 +297,7 @@ func ifMatch(r *http.Request, current uint64) (uint64, *Problem) {
 			return current, nil
 		}
 	}
-	return 0, problem(38)
+	return 0, problem(astra.PreconditionNotMet)
 }
 
 // storeProblem maps an error of the store, the driver or the run state to
@@ -305,18 +307,18 @@ func storeProblem(err error, item bool) *Problem {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalidKey),
 		errors.Is(err, driver.ErrNotFound), errors.Is(err, engine.ErrRunNotFound):
 		if item {
-			return problem(1)
+			return problem(astra.ResourceNotFound)
 		}
-		return problem(2)
+		return problem(astra.CollectionNotFound)
 	case errors.Is(err, store.ErrNameTaken), errors.Is(err, driver.ErrNameTaken):
-		return problem(10).fields(Invalid{"name", "another resource of the account has this name"})
+		return problem(astra.Conflict).fields(Invalid{"name", "another resource of the account has this name"})
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrExists),
 		errors.Is(err, driver.ErrConflict), errors.Is(err, driver.ErrExists):
-		return problem(38)
+		return problem(astra.PreconditionNotMet)
 	case errors.Is(err, store.ErrReferenced):
-		return problem(72)
+		return problem(astra.SourceReferenced)
 	case errors.Is(err, driver.ErrRunning):
-		return problem(164)
+		return problem(astra.UnexpectedState)
 	}
 	return nil
 }
@@ -324,7 +326,7 @@ func storeProblem(err error, item bool) *Problem {
 // internal logs err and answers 500/34 with the correlation ID.
 func (s *Server) internal(r *http.Request, err error) *Problem {
 	s.log.Error("internal error", zap.String("correlation_id", reqCtx(r).correlationID), zap.Error(err))
-	return problem(34)
+	return problem(astra.Internal)
 }
 
 // errProblem turns any error of a handler's store, driver or run call into
@@ -373,9 +375,9 @@ func validationProblem(err error) *Problem {
 		return nil
 	}
 	if extendedOnly {
-		return problem(9).fields(fields...)
+		return problem(astra.InvalidField).fields(fields...)
 	}
-	p := problem(8).fields(fields...)
+	p := problem(astra.InvalidJSONResource).fields(fields...)
 	p.SchemaValidationFailure = describe(fields)
 	return p
 }

@@ -5,6 +5,8 @@ import (
 
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/executor"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 var sourceVersions = []string{executor.VersionHookSource}
@@ -76,7 +78,7 @@ func (s *Server) createSource(w http.ResponseWriter, r *http.Request) *Problem {
 		}
 	}
 	if len(bad) > 0 {
-		p := problem(8).fields(bad...)
+		p := problem(astra.InvalidJSONResource).fields(bad...)
 		p.SchemaValidationFailure = describe(bad)
 		return p
 	}
@@ -104,14 +106,14 @@ func (s *Server) updateSource(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	if body.ID != id {
-		return problem(9).fields(Invalid{"id", "must be the id of the request path, " + id})
+		return problem(astra.InvalidField).fields(Invalid{"id", "must be the id of the request path, " + id})
 	}
 	if (old.Value.Source.IsPreloaded() || body.IsPreloaded()) && principalOf(r).Role < RoleAdmin {
 		// Preloaded sources are read only, and only an admin makes one.
-		return problem(71)
+		return problem(astra.PreloadedSourceRO)
 	}
 	if body.SourceMD5Checksum != "" && body.SourceMD5Checksum != executor.Checksum(body.Source) {
-		return problem(9).fields(Invalid{"sourceMD5Checksum", "does not match source"})
+		return problem(astra.InvalidField).fields(Invalid{"sourceMD5Checksum", "does not match source"})
 	}
 	e, err := s.store.UpdateSource(r.Context(), account, store.SourceRecord{Source: body.HookSource, Metadata: store.Metadata{Labels: body.Metadata.labels()}}, rev, principalOf(r).ID)
 	if err != nil {
@@ -132,7 +134,7 @@ func (s *Server) deleteSource(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	if old.Value.Source.IsPreloaded() && principalOf(r).Role < RoleAdmin {
-		return problem(71)
+		return problem(astra.PreloadedSourceRO)
 	}
 	if err := s.store.DeleteSource(r.Context(), account, old.ID, rev); err != nil {
 		return s.errProblem(r, err, true)

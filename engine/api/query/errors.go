@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/hookshot-dev/hookshot/internal/astra"
 )
 
 // Astra problem numbers carried by Error.Problem.
@@ -11,11 +13,11 @@ const (
 	// ProblemInvalidParams is https://astra.netapp.io/problems/5, "Invalid
 	// query parameters": a supported parameter with a bad value, or given
 	// more than once.
-	ProblemInvalidParams = 5
+	ProblemInvalidParams = astra.InvalidQuery
 	// ProblemUnsupportedParams is https://astra.netapp.io/problems/6, "Query
 	// parameters not supported": a parameter name other than include, limit,
 	// filter and continue.
-	ProblemUnsupportedParams = 6
+	ProblemUnsupportedParams = astra.QueryNotSupported
 )
 
 var (
@@ -46,7 +48,7 @@ func (p InvalidParam) String() string { return p.Name + ": " + p.Reason }
 // listed first, followed by any invalid values of supported parameters),
 // and ProblemInvalidParams otherwise.
 type Error struct {
-	Problem int
+	Problem astra.Problem
 	Params  []InvalidParam
 }
 
