@@ -21,6 +21,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/embedded"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
+	"github.com/hookshot-dev/hookshot/internal/node"
 	"github.com/hookshot-dev/hookshot/matcher"
 )
 
@@ -136,22 +137,13 @@ func hookshot(ctx context.Context, dir string, cfg Config) (time.Duration, error
 	if err := events.Provision(ctx, js, events.ProvisionConfig{}); err != nil {
 		return 0, err
 	}
-	eng, err := engine.New(ctx, engine.Config{JS: js})
+	// The same wiring as `hookshot server`'s engine and workers.
+	n, err := node.Start(ctx, node.Config{JS: js, Engine: &engine.Config{}, Worker: &engine.WorkerConfig{Concurrency: cfg.Concurrency}})
 	if err != nil {
 		return 0, err
 	}
-	if err := eng.Start(ctx); err != nil {
-		return 0, err
-	}
-	defer eng.Stop(context.Background())
-	w, err := engine.NewWorker(ctx, engine.WorkerConfig{JS: js, Concurrency: cfg.Concurrency})
-	if err != nil {
-		return 0, err
-	}
-	if err := w.Start(ctx); err != nil {
-		return 0, err
-	}
-	defer w.Stop(context.Background())
+	defer n.Stop(context.Background())
+	eng := n.Engine
 
 	const account = "bench"
 	app := uuid.NewString()

@@ -23,6 +23,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
+	"github.com/hookshot-dev/hookshot/internal/node"
 	"github.com/hookshot-dev/hookshot/matcher"
 )
 
@@ -78,9 +79,8 @@ type instance struct {
 	srv                *embedded.Server
 	nc                 *nats.Conn
 	js                 jetstream.JetStream
-	eng                *engine.Engine
-	wrk                *engine.Worker
-	drv                *driver.Driver
+	node               *node.Node     // a local instance's engine, workers and driver
+	drv                *driver.Driver // the node's, or a remote run's (never started)
 	st                 *store.Store
 }
 
@@ -112,28 +112,15 @@ func startInstance(ctx context.Context, opts Options) (in *instance, err error) 
 	if in.st, err = store.Open(ctx, in.js); err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}
-	log := opts.Logger
-	if in.eng, err = engine.New(ctx, engine.Config{JS: in.js, Logger: log.Named("engine")}); err != nil {
-		return nil, fmt.Errorf("scenario: %w", err)
-	}
-	if err = in.eng.Start(ctx); err != nil {
-		return nil, fmt.Errorf("scenario: %w", err)
-	}
-	if in.wrk, err = engine.NewWorker(ctx, engine.WorkerConfig{
-		JS: in.js, Logger: log.Named("worker"), Name: "scenario-worker",
-		Concurrency: workerConcurrency, AckWait: workerAckWait, KillGrace: workerKillGrace,
+	// The same wiring as `hookshot server`, without the API.
+	if in.node, err = node.Start(ctx, node.Config{JS: in.js, Logger: opts.Logger,
+		Engine: &engine.Config{},
+		Worker: &engine.WorkerConfig{Name: "scenario-worker", Concurrency: workerConcurrency, AckWait: workerAckWait, KillGrace: workerKillGrace},
+		Driver: &driver.Config{StageTimeout: opts.StageTimeout, Owner: "scenario-driver"},
 	}); err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}
-	if err = in.wrk.Start(ctx); err != nil {
-		return nil, fmt.Errorf("scenario: %w", err)
-	}
-	if in.drv, err = driver.New(ctx, driver.Config{JS: in.js, Logger: log.Named("driver"), StageTimeout: opts.StageTimeout, Owner: "scenario-driver"}); err != nil {
-		return nil, fmt.Errorf("scenario: %w", err)
-	}
-	if err = in.drv.Start(ctx); err != nil {
-		return nil, fmt.Errorf("scenario: %w", err)
-	}
+	in.drv = in.node.Driver
 	return in, nil
 }
 
@@ -206,14 +193,8 @@ func (in *instance) stop() error {
 	if in.remote && in.st != nil {
 		errs = append(errs, in.cleanup(ctx))
 	}
-	if in.drv != nil {
-		errs = append(errs, in.drv.Stop(ctx))
-	}
-	if in.wrk != nil {
-		errs = append(errs, in.wrk.Stop(ctx))
-	}
-	if in.eng != nil {
-		errs = append(errs, in.eng.Stop(ctx))
+	if in.node != nil {
+		errs = append(errs, in.node.StopWithin(ctx, node.StopTimeouts{WorkerGrace: stopTimeout}))
 	}
 	if in.nc != nil {
 		in.nc.Close()

@@ -33,6 +33,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/tlsreload"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
+	"github.com/hookshot-dev/hookshot/internal/node"
 )
 
 // Daemon roles.
@@ -128,17 +129,14 @@ type daemon struct {
 	log   *zap.Logger
 	level zap.AtomicLevel
 
-	srv       *embedded.Server
-	nc        *nats.Conn
-	js        jetstream.JetStream
-	eng       *engine.Engine
-	worker    *engine.Worker
-	clusters  *cluster.Registry
-	collector *cluster.Collector // states of apps 2.x (server with API)
-	drv       *driver.Driver
-	tokens    *api.Tokens
-	metrics   *metrics.Metrics
-	tls       *tlsreload.Reloader // the API's certificate, when it serves HTTPS
+	srv      *embedded.Server
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	node     *node.Node // the engine, workers and API, once started
+	clusters *cluster.Registry
+	tokens   *api.Tokens // the API's, once it is ready
+	metrics  *metrics.Metrics
+	tls      *tlsreload.Reloader // the API's certificate, when it serves HTTPS
 
 	servers []*http.Server // API and ops listeners
 	done    chan struct{}  // closed when the daemon returns
@@ -203,7 +201,7 @@ func runDaemon(ctx context.Context, cfg config.Config, role string, stderr io.Wr
 		return err
 	}
 	log.Info("hookshot ready", zap.String("role", role), zap.String("nats_url", d.nc.ConnectedUrl()),
-		zap.Bool("engine", d.eng != nil), zap.Bool("workers", d.worker != nil), zap.String("version", Version))
+		zap.Bool("engine", d.node.Engine != nil), zap.Bool("workers", d.node.Worker != nil), zap.String("version", Version))
 	<-ctx.Done()
 	log.Info("stopping")
 	return d.stop()
@@ -302,10 +300,8 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 				zap.Duration("wait", wait), zap.Error(err))
 		},
 	}, func(setup context.Context) error {
-		err := d.startParts(setup, runner, runnerFor, served, rules, stderr)
-		if err != nil {
-			d.stopParts()
-		}
+		n, err := node.Start(setup, d.nodeConfig(runner, runnerFor, served, rules, stderr))
+		d.node = n
 		return err
 	})
 	if err != nil {
@@ -313,7 +309,12 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 	}
 	d.progress.setProvisioned(nil)
 	d.metrics.SetQueueStats(metrics.JetStreamQueueStats(d.js))
-	d.progress.started(d.eng, d.worker)
+	if d.node.Handler != nil {
+		d.tokens = d.node.Tokens
+		h := d.node.Handler
+		d.api.Store(&h)
+	}
+	d.progress.started(d.node.Engine, d.node.Worker)
 	return nil
 }
 
@@ -321,82 +322,49 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 // provisioning; loading a large hook index takes most of it.
 const startAttemptTimeout = 2 * time.Minute
 
-// startParts starts the engine, the workers and the API, as the role and
-// configuration ask. What it started stays in d, for stopParts.
-func (d *daemon) startParts(setup context.Context, runner *executor.LocalRunner, runnerFor func(string) (executor.Runner, error),
-	served []string, rules []api.CertRule, stderr io.Writer) error {
+// nodeConfig is what this daemon's role and configuration ask node.Start
+// for: the engine (server), the workers (when enabled), and the API with
+// its driver (server with an API listener).
+func (d *daemon) nodeConfig(runner *executor.LocalRunner, runnerFor func(string) (executor.Runner, error),
+	served []string, rules []api.CertRule, stderr io.Writer) node.Config {
 	cfg := d.cfg
-	var err error
+	nc := node.Config{JS: d.js, Logger: d.log, Metrics: d.metrics, Clusters: d.clusters}
 	if d.role == roleServer {
-		if d.eng, err = engine.New(setup, engine.Config{JS: d.js, Logger: d.log, Metrics: d.metrics, PairingTimeout: cfg.Engine.PairingTimeout.D(),
-			Clusters: d.clusters}); err != nil {
-			return err
-		}
-		if err := d.eng.Start(setup); err != nil {
-			return err
-		}
+		nc.Engine = &engine.Config{PairingTimeout: cfg.Engine.PairingTimeout.D()}
 	}
 	if cfg.Workers.Enabled {
-		d.worker, err = engine.NewWorker(setup, engine.WorkerConfig{JS: d.js, Logger: d.log, Metrics: d.metrics, Runner: runner,
-			Clusters: served, RunnerFor: runnerFor,
-			Concurrency: cfg.Workers.Concurrency, AckWait: cfg.Workers.AckWait.D(), MaxAttempts: cfg.Workers.MaxAttempts})
-		if err != nil {
-			return err
-		}
-		if err := d.worker.Start(setup); err != nil {
-			return err
-		}
+		nc.Worker = &engine.WorkerConfig{Runner: runner, Clusters: served, RunnerFor: runnerFor,
+			Concurrency: cfg.Workers.Concurrency, AckWait: cfg.Workers.AckWait.D(), MaxAttempts: cfg.Workers.MaxAttempts}
 	}
 	if d.servesAPI() {
-		if err := d.startAPI(setup, rules, stderr); err != nil {
-			return err
+		specs, _ := tokenSpecs(cfg.API) // checked before anything started
+		nc.Driver = &driver.Config{}
+		nc.API = &node.APIConfig{Tokens: specs, MaxBodyBytes: cfg.API.MaxBodyBytes,
+			// With no token configured anywhere, the first admin token of
+			// account "default" is created and printed once.
+			Bootstrap: func(secret string) {
+				fmt.Fprintf(stderr, "hookshot: no API token was configured; created an admin token for account \"default\" (shown once, keep it):\n  %s\n", secret)
+				d.log.Warn("created the first admin token for account default; it was printed on stderr once")
+			}}
+		if d.tls != nil && len(rules) > 0 {
+			nc.API.CertPrincipal = api.CertPrincipals(rules)
 		}
 	}
-	return nil
+	return nc
 }
 
-// stopParts stops what startParts started, in the order stop does, and
-// forgets it. It reports what did not stop in time.
+// stopParts stops what node.Start started (see node.Stop). It reports what
+// did not stop in time.
 func (d *daemon) stopParts() []error {
-	var errs []error
-	deadline := func(dur time.Duration) (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.Background(), dur)
+	if d.node == nil {
+		return nil
 	}
-	if d.drv != nil {
-		ctx, cancel := deadline(10 * time.Second)
-		if err := d.drv.Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		cancel()
-		d.drv = nil
+	err := d.node.StopWithin(context.Background(), node.StopTimeouts{WorkerGrace: d.cfg.Workers.StopGrace.D()})
+	d.node = nil
+	if err != nil {
+		return []error{err}
 	}
-	if d.collector != nil {
-		ctx, cancel := deadline(10 * time.Second)
-		if err := d.collector.Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		cancel()
-		d.collector = nil
-	}
-	if d.worker != nil {
-		ctx, cancel := deadline(d.cfg.Workers.StopGrace.D())
-		if err := d.worker.Stop(ctx); err != nil {
-			// Hooks cut short were handed back for redelivery: nothing is lost.
-			d.log.Warn("workers stopped with hooks handed back", zap.Error(err))
-		}
-		cancel()
-		d.worker = nil
-	}
-	if d.eng != nil {
-		ctx, cancel := deadline(10 * time.Second)
-		if err := d.eng.Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		cancel()
-		d.eng = nil
-	}
-	d.tokens = nil
-	return errs
+	return nil
 }
 
 // connect connects to NATS. A NATS that is not there yet is waited for: the
@@ -616,55 +584,6 @@ func (d *daemon) isAdmin(r *http.Request) bool {
 	}
 	p, found := d.tokens.Lookup(r.Context(), strings.TrimSpace(token))
 	return found && p.Role == api.RoleAdmin
-}
-
-// startAPI starts the API behind the api.listen listener (see apiMux).
-// With no token configured anywhere it creates the first admin token of
-// account "default" and prints it once.
-func (d *daemon) startAPI(ctx context.Context, rules []api.CertRule, stderr io.Writer) error {
-	specs, err := tokenSpecs(d.cfg.API)
-	if err != nil {
-		return err
-	}
-	if d.tokens, err = api.NewTokens(ctx, d.js, specs); err != nil {
-		return err
-	}
-	if any, err := d.tokens.Any(ctx); err != nil {
-		return err
-	} else if !any {
-		secret, err := d.tokens.Create(ctx, "bootstrap", "default", api.RoleAdmin)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "hookshot: no API token was configured; created an admin token for account \"default\" (shown once, keep it):\n  %s\n", secret)
-		d.log.Warn("created the first admin token for account default; it was printed on stderr once")
-	}
-	if d.drv, err = driver.New(ctx, driver.Config{JS: d.js, Logger: d.log.Named("driver"), Metrics: d.metrics}); err != nil {
-		return err
-	}
-	d.metrics.SetActionStats(d.drv.CountByState)
-	if d.collector, err = cluster.NewCollector(cluster.CollectorConfig{Store: d.eng.Store(), Registry: d.clusters, Logger: d.log.Named("collector")}); err != nil {
-		return err
-	}
-	if err := d.collector.Start(ctx); err != nil {
-		return err
-	}
-	acfg := api.Config{Store: d.eng.Store(), Tokens: d.tokens, Matcher: d.eng.Index(), Actions: d.drv, Runs: d.eng, SyncIndex: d.eng.SyncIndex,
-		Clusters: d.clusters, AppCreated: d.collector.Trigger,
-		Logger: d.log.Named("api"), Metrics: d.metrics, MaxBodyBytes: d.cfg.API.MaxBodyBytes}
-	if d.tls != nil && len(rules) > 0 {
-		acfg.CertPrincipal = api.CertPrincipals(rules)
-	}
-	handler, err := api.New(acfg)
-	if err != nil {
-		return err
-	}
-	if err := d.drv.Start(ctx); err != nil {
-		return err
-	}
-	var h http.Handler = handler
-	d.api.Store(&h)
-	return nil
 }
 
 // certRules parses the client certificate identities of the configuration.
