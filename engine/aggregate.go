@@ -14,6 +14,8 @@ import (
 
 	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/internal/pull"
+	"github.com/hookshot-dev/hookshot/internal/runstate"
 )
 
 // handleResult records an execution result once, starts the next hook of the
@@ -27,7 +29,7 @@ func (e *Engine) handleResult(ctx context.Context) func(jetstream.Msg) {
 			return
 		}
 		log := e.log.With(zap.String("run_id", r.RunID), zap.String("execution_id", r.ExecutionID), zap.String("hook_id", r.HookID))
-		if redelivered(msg) {
+		if pull.Redelivered(msg) {
 			e.cfg.Metrics.Redelivered(metrics.RedeliveryResult)
 		}
 		if err := e.recordResult(ctx, r, log); err != nil {
@@ -43,7 +45,7 @@ func (e *Engine) handleResult(ctx context.Context) func(jetstream.Msg) {
 
 func (e *Engine) recordResult(ctx context.Context, r *events.ExecutionResult, log *zap.Logger) error {
 	stored := *r
-	created, err := e.runs.create(ctx, resultExecKey(r), &stored)
+	created, err := e.runs.Create(ctx, runstate.ResultExecKey(r), &stored)
 	if err != nil {
 		return err
 	}
@@ -139,7 +141,7 @@ func (e *Engine) finalize(ctx context.Context, rec *StageRecord) (*events.StageR
 	}
 	for _, job := range rec.Jobs() {
 		var r events.ExecutionResult
-		found, err := results(jobExecKey(&job), &r)
+		found, err := results(runstate.JobExecKey(&job), &r)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +173,7 @@ func (e *Engine) finalize(ctx context.Context, rec *StageRecord) (*events.StageR
 		return nil, err
 	}
 	key := ev.StageKey()
-	created, err := e.runs.create(ctx, resultKey(key), out)
+	created, err := e.runs.Create(ctx, resultKey(key), out)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +183,7 @@ func (e *Engine) finalize(ctx context.Context, rec *StageRecord) (*events.StageR
 		// marked as a replay, so nobody takes it for a new run. (Replays
 		// share one de-duplication ID of their own.)
 		recorded := new(stageResultRecord)
-		found, err := e.runs.get(ctx, resultKey(key), recorded)
+		found, err := e.runs.Get(ctx, resultKey(key), recorded)
 		if err != nil {
 			return nil, err
 		}
@@ -212,9 +214,9 @@ const scanFrom = 64
 // one get per key for a small stage, one scan of them all for a large one.
 func (e *Engine) stageExecutions(ctx context.Context, rec *StageRecord) (func(key string, r *events.ExecutionResult) (bool, error), error) {
 	if rec.jobCount() < scanFrom {
-		return func(key string, r *events.ExecutionResult) (bool, error) { return e.runs.get(ctx, key, r) }, nil
+		return func(key string, r *events.ExecutionResult) (bool, error) { return e.runs.Get(ctx, key, r) }, nil
 	}
-	entries, err := e.runs.scan(ctx, execKey(rec.Event.StageKey(), "*"))
+	entries, err := e.runs.scan(ctx, runstate.ExecKey(rec.Event.StageKey(), "*"))
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine"
 	"github.com/hookshot-dev/hookshot/engine/cluster"
 	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/matcher"
@@ -93,8 +94,8 @@ func clusterHarness(t *testing.T) (*harness, *inventoryBackend, *targetRecorder,
 		t.Fatal(err)
 	}
 	prod, onLocal := &targetRecorder{Runner: local}, &targetRecorder{Runner: local}
-	h.startWorker(engine.WorkerConfig{Name: "local-worker", Runner: onLocal})
-	h.startWorker(engine.WorkerConfig{Name: "prod-worker", Clusters: []string{"prod"},
+	h.startWorker(worker.Config{Name: "local-worker", Runner: onLocal})
+	h.startWorker(worker.Config{Name: "prod-worker", Clusters: []string{"prod"},
 		RunnerFor: func(name string) (executor.Runner, error) {
 			if name != "prod" {
 				return nil, errors.New("not served")

@@ -15,6 +15,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/internal/pull"
 	"github.com/hookshot-dev/hookshot/matcher"
 )
 
@@ -95,7 +96,7 @@ type Engine struct {
 	overridesMu sync.Mutex
 	overrides   map[string]store.Override // by <account>.<id>
 
-	lifecycleHealth, resultsHealth *loopHealth
+	lifecycleHealth, resultsHealth *pull.Health
 
 	plansMu sync.Mutex
 	plans   map[string]*StageRecord // immutable plans by stage key
@@ -121,14 +122,14 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		index: matcher.NewIndex(cfg.Matcher), runs: rs, plans: map[string]*StageRecord{},
 		overrides: map[string]store.Override{}, pinned: map[string]store.HookVersion{},
 		hooksSeen: newWatermark(), overridesSeen: newWatermark(),
-		lifecycleHealth: newLoopHealth(), resultsHealth: newLoopHealth(),
+		lifecycleHealth: pull.NewHealth(), resultsHealth: pull.NewHealth(),
 	}, nil
 }
 
 // Ready returns nil while the engine consumes lifecycle events and results,
 // else why it does not.
 func (e *Engine) Ready() error {
-	return errors.Join(e.lifecycleHealth.check("lifecycle consumer"), e.resultsHealth.check("results consumer"))
+	return errors.Join(e.lifecycleHealth.Check("lifecycle consumer"), e.resultsHealth.Check("results consumer"))
 }
 
 // Store is the resource store the engine reads hooks and sources from.
@@ -202,12 +203,14 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Go(func() {
 		// Apps are planned concurrently, each app's stages in order.
 		plan := newKeyedSerial(lifecyclePlanners, e.handleLifecycle(runCtx))
-		pullLoop(runCtx, lifecycle, e.log, e.lifecycleHealth, plan.want, func(msg jetstream.Msg) {
+		pull.Loop(runCtx, lifecycle, e.log, e.lifecycleHealth, plan.want, func(msg jetstream.Msg) {
 			plan.submit(lifecycleKey(msg.Subject()), msg)
 		}, nil)
 		plan.wait()
 	})
-	e.wg.Go(func() { pullLoop(runCtx, results, e.log, e.resultsHealth, fixedBatch(64), e.handleResult(runCtx), nil) })
+	e.wg.Go(func() {
+		pull.Loop(runCtx, results, e.log, e.resultsHealth, pull.FixedBatch(64), e.handleResult(runCtx), nil)
+	})
 	if e.cfg.PairingTimeout > 0 {
 		e.wg.Go(func() { e.pairingWatchdog(runCtx) })
 	}

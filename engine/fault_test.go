@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookshot-dev/hookshot/engine"
 	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/matcher"
 )
@@ -36,7 +37,7 @@ func TestWorkerDiesMidHookJobRedeliveredResultRecordedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doomed := h.startWorker(engine.WorkerConfig{JS: js, Name: "doomed", AckWait: time.Second})
+	doomed := h.startWorker(worker.Config{JS: js, Name: "doomed", AckWait: time.Second})
 
 	ev := h.event(app, "snapshot", "pre", ctr("ns", "p", "c", "i"))
 	if _, err := events.PublishLifecycle(h.ctx, h.env.JS, ev); err != nil {
@@ -45,7 +46,7 @@ func TestWorkerDiesMidHookJobRedeliveredResultRecordedOnce(t *testing.T) {
 	waitFor(t, "first attempt running", func() bool { return len(readLines(t, trace)) == 1 })
 	nc.Close() // the worker is gone: no ack, no result, no heartbeat
 
-	h.startWorker(engine.WorkerConfig{Name: "survivor", AckWait: time.Second})
+	h.startWorker(worker.Config{Name: "survivor", AckWait: time.Second})
 	sr := h.wait(ev)
 	if sr.HookState != events.HookStateSuccess || len(sr.Executions) != 1 || sr.Executions[0].Attempt != 2 {
 		t.Fatalf("stage result %+v", sr)
@@ -84,7 +85,7 @@ func TestRestartBetweenPreAndPostStillRunsPost(t *testing.T) {
 	ctx := natstest.Context(t, 2*time.Minute)
 	c := ctr("ns", "db-0", "db", "postgres:16")
 
-	start := func() (*natstest.Env, *engine.Engine, *engine.Worker) {
+	start := func() (*natstest.Env, *engine.Engine, *worker.Worker) {
 		env := natstest.StartIn(t, dir)
 		if err := events.Provision(ctx, env.JS, events.ProvisionConfig{}); err != nil {
 			t.Fatal(err)
@@ -96,7 +97,7 @@ func TestRestartBetweenPreAndPostStillRunsPost(t *testing.T) {
 		if err := e.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		w, err := engine.NewWorker(ctx, engine.WorkerConfig{JS: env.JS, AckWait: time.Second})
+		w, err := worker.New(ctx, worker.Config{JS: env.JS, AckWait: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +106,7 @@ func TestRestartBetweenPreAndPostStillRunsPost(t *testing.T) {
 		}
 		return env, e, w
 	}
-	stop := func(env *natstest.Env, e *engine.Engine, w *engine.Worker) {
+	stop := func(env *natstest.Env, e *engine.Engine, w *worker.Worker) {
 		stopWithin(t, w.Stop)
 		stopWithin(t, e.Stop)
 		env.Stop()

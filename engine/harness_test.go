@@ -15,6 +15,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine"
 	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
 	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/matcher"
@@ -28,7 +29,7 @@ type harness struct {
 	env    *natstest.Env
 	ctx    context.Context
 	engine *engine.Engine
-	worker *engine.Worker
+	worker *worker.Worker
 	store  *store.Store
 	dir    string // where hook scripts leave their traces
 	runs   atomic.Int64
@@ -36,7 +37,7 @@ type harness struct {
 
 type harnessOpts struct {
 	engine   engine.Config
-	worker   engine.WorkerConfig
+	worker   worker.Config
 	noWorker bool
 }
 
@@ -73,7 +74,7 @@ func (h *harness) startEngine(cfg engine.Config) {
 	h.engine = e
 }
 
-func (h *harness) startWorker(cfg engine.WorkerConfig) *engine.Worker {
+func (h *harness) startWorker(cfg worker.Config) *worker.Worker {
 	h.t.Helper()
 	if cfg.JS == nil {
 		cfg.JS = h.env.JS
@@ -81,7 +82,7 @@ func (h *harness) startWorker(cfg engine.WorkerConfig) *engine.Worker {
 	cfg.Logger = zaptest.NewLogger(h.t)
 	cfg.AckWait = max(cfg.AckWait, time.Second)
 	cfg.KillGrace = 500 * time.Millisecond
-	w, err := engine.NewWorker(h.ctx, cfg)
+	w, err := worker.New(h.ctx, cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -1,8 +1,8 @@
 package engine_test
 
 import (
-	"github.com/hookshot-dev/hookshot/engine"
 	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
 )
@@ -11,7 +11,7 @@ func storeApp(id string, cs ...events.Container) store.App {
 	return store.App{ID: id, Name: "app-" + id[:8], Containers: cs}
 }
 
-func engineWorkerConfig() engine.WorkerConfig { return engine.WorkerConfig{Concurrency: 4} }
+func engineWorkerConfig() worker.Config { return worker.Config{Concurrency: 4} }
 
 func newSource(name, script string) *executor.HookSource {
 	return executor.NewScriptSource(name, []byte(script))

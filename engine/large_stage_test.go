@@ -17,6 +17,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine"
 	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
 	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/matcher"
@@ -118,7 +119,7 @@ func TestLargeStageIsAnsweredUnderDefaultMaxPayload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("4,000 executions: about 10s, a minute with -race")
 	}
-	h := defaultPayloadHarness(t, harnessOpts{worker: engine.WorkerConfig{Concurrency: 16, Runner: succeedAtOnce{}}})
+	h := defaultPayloadHarness(t, harnessOpts{worker: worker.Config{Concurrency: 16, Runner: succeedAtOnce{}}})
 	app := uuid.NewString()
 	src := h.source("noop", "#!/bin/sh\nexit 0\n")
 	for i := range 4 {

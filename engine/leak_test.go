@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/goleak"
 
-	"github.com/hookshot-dev/hookshot/engine"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/matcher"
@@ -33,7 +33,7 @@ var _ executor.Runner = panicRunner{}
 func TestRunnerPanicIsAFailedResultAndLeavesNoGoroutine(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	h := newHarness(t, harnessOpts{noWorker: true})
-	w := h.startWorker(engine.WorkerConfig{Name: "panicky", Runner: panicRunner{}, Concurrency: 1})
+	w := h.startWorker(worker.Config{Name: "panicky", Runner: panicRunner{}, Concurrency: 1})
 	app := uuid.NewString()
 	src := h.source("never-runs", "exit 0\n")
 	h.hook(matcher.ExecutionHook{Name: "h", AppID: app, Action: "snapshot", Stage: "pre", HookSourceID: src})

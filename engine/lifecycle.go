@@ -15,6 +15,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/internal/errkind"
+	"github.com/hookshot-dev/hookshot/internal/pull"
 )
 
 // executionNamespace makes execution IDs deterministic: the same hook in the
@@ -38,7 +39,7 @@ func (e *Engine) handleLifecycle(ctx context.Context) func(jetstream.Msg) {
 		}
 		log := e.log.With(zap.String("run_id", ev.RunID), zap.String("app_id", ev.AppID),
 			zap.String("action", ev.Action), zap.String("stage", ev.Stage))
-		if redelivered(msg) {
+		if pull.Redelivered(msg) {
 			e.cfg.Metrics.Redelivered(metrics.RedeliveryLifecycle)
 		}
 		if err := e.startStage(ctx, ev, log); err != nil {
@@ -122,7 +123,7 @@ func (e *Engine) startStage(ctx context.Context, ev *events.LifecycleEvent, log 
 
 	if ev.Stage == events.StagePost {
 		// The promise is kept: the post stage is underway.
-		if err := e.runs.kv.Delete(ctx, pairKey(ev.AccountID, ev.RunID, ev.Action)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		if err := e.runs.Bucket.Delete(ctx, pairKey(ev.AccountID, ev.RunID, ev.Action)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 			return fmt.Errorf("clear pairing: %w", err)
 		}
 	} else if created && len(jobs) > 0 && e.cfg.PairingTimeout > 0 && events.ValidActionStage(ev.Action, events.StagePost) {

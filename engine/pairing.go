@@ -34,7 +34,7 @@ func (e *Engine) pairingWatchdog(ctx context.Context) {
 
 // checkPairings publishes the post event of every pairing past its deadline.
 func (e *Engine) checkPairings(ctx context.Context, now time.Time) error {
-	lister, err := e.runs.kv.ListKeysFiltered(ctx, "pair.>")
+	lister, err := e.runs.Bucket.ListKeysFiltered(ctx, "pair.>")
 	if errors.Is(err, jetstream.ErrNoKeysFound) {
 		return nil
 	}
@@ -46,16 +46,16 @@ func (e *Engine) checkPairings(ctx context.Context, now time.Time) error {
 			continue
 		}
 		var p pairing
-		found, err := e.runs.get(ctx, key, &p)
+		found, err := e.runs.Get(ctx, key, &p)
 		if err != nil || !found || now.Before(p.Deadline) {
 			continue
 		}
-		if planned, err := e.runs.has(ctx, stageKey(p.Post.StageKey())); err != nil {
+		if planned, err := e.runs.Has(ctx, stageKey(p.Post.StageKey())); err != nil {
 			return err
 		} else if planned {
 			// The post stage ran (a promise left by an older engine, or
 			// made by a pre stage that raced its post): it is kept.
-			if err := e.runs.kv.Delete(ctx, key); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+			if err := e.runs.Bucket.Delete(ctx, key); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 				return err
 			}
 			continue
@@ -77,11 +77,11 @@ func (e *Engine) promisePost(ctx context.Context, pre *StageRecord) error {
 	post.Stage = events.StagePost
 	postKey := post.StageKey()
 	for _, k := range []string{stageKey(postKey), resultKey(postKey)} {
-		if has, err := e.runs.has(ctx, k); err != nil || has {
+		if has, err := e.runs.Has(ctx, k); err != nil || has {
 			return err
 		}
 	}
 	p := pairing{Post: post, Deadline: time.Now().Add(e.cfg.PairingTimeout).UTC()}
-	_, err := e.runs.create(ctx, pairKey(post.AccountID, post.RunID, post.Action), &p)
+	_, err := e.runs.Create(ctx, pairKey(post.AccountID, post.RunID, post.Action), &p)
 	return err
 }

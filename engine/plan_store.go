@@ -39,7 +39,7 @@ func (r runs) createPlan(ctx context.Context, stage string, rec *StageRecord) (c
 		return false, fmt.Errorf("encode plan of %s: %w", stage, err)
 	}
 	if len(raw) <= maxValueBytes {
-		created, err = r.create(ctx, stageKey(stage), rec)
+		created, err = r.Create(ctx, stageKey(stage), rec)
 		if err != nil || created {
 			return created, err
 		}
@@ -56,12 +56,12 @@ func (r runs) createPlan(ctx context.Context, stage string, rec *StageRecord) (c
 		return false, fmt.Errorf("plan of %s: %w", stage, err)
 	}
 	for n, c := range chunks {
-		if _, err := r.kv.Create(ctx, planChunkKey(stage, header.PlanID, n), c); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		if _, err := r.Bucket.Create(ctx, planChunkKey(stage, header.PlanID, n), c); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 			return false, fmt.Errorf("create plan chunk %d of %s: %w", n, stage, err)
 		}
 	}
 	header.LaneChunks = len(chunks)
-	created, err = r.create(ctx, stageKey(stage), &header)
+	created, err = r.Create(ctx, stageKey(stage), &header)
 	if err != nil {
 		return false, err
 	}
@@ -76,7 +76,7 @@ func (r runs) createPlan(ctx context.Context, stage string, rec *StageRecord) (c
 // loadPlan reads a stage's plan with its lanes; nil when there is none.
 func (r runs) loadPlan(ctx context.Context, stage string) (*StageRecord, error) {
 	rec := new(StageRecord)
-	found, err := r.get(ctx, stageKey(stage), rec)
+	found, err := r.Get(ctx, stageKey(stage), rec)
 	if err != nil || !found {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (r runs) loadLanes(ctx context.Context, stage string, rec *StageRecord) err
 	jobs := make([]events.Job, 0, want)
 	for n := range rec.LaneChunks {
 		var c []events.Job
-		found, err := r.get(ctx, planChunkKey(stage, rec.PlanID, n), &c)
+		found, err := r.Get(ctx, planChunkKey(stage, rec.PlanID, n), &c)
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/internal/runstate"
 )
 
 // StageRecord is the plan of one stage of one run, written once when the
@@ -94,84 +94,14 @@ type pairing struct {
 	Deadline time.Time             `json:"deadline"`
 }
 
-// runs is the run-state bucket. Keys (<stage> is events.StageKey,
-// <account>.<run>.<action>.<stage>: run IDs are unique only within an
-// account):
-//
-//	stage.<stage>                StageRecord (its header when in chunks)
-//	plan.<stage>.<planID>.<n>    chunk n of a large StageRecord's jobs
-//	exec.<stage>.<execID>        ExecutionResult (first final result wins)
-//	result.<stage>               StageResult (first wins)
-//	done.<stage>                 progress bitmap
-//	started.<stage>.<execID>     ExecutionStart (latest attempt)
-//	pair.<account>.<run>.<action>  pairing
-//
-// The account leads, so <kind>.<account>.> is every key of one kind of an
-// account and <kind>.<account>.<run>.> every key of one run.
-type runs struct{ kv jetstream.KeyValue }
+// runs is the run-state bucket (see runstate for its keys), with the
+// engine's own reads and writes on top of runstate's.
+type runs struct{ runstate.KV }
 
-func stageKey(k string) string            { return "stage." + k }
-func resultKey(k string) string           { return "result." + k }
-func execKey(stage, execID string) string { return "exec." + stage + "." + execID }
+func stageKey(k string) string  { return "stage." + k }
+func resultKey(k string) string { return "result." + k }
 func pairKey(account, run, action string) string {
 	return "pair." + account + "." + run + "." + action
-}
-func jobExecKey(j *events.Job) string {
-	return execKey(events.StageKey(j.AccountID, j.RunID, j.Action, j.Stage), j.ExecutionID)
-}
-func resultExecKey(r *events.ExecutionResult) string {
-	return execKey(events.StageKey(r.AccountID, r.RunID, r.Action, r.Stage), r.ExecutionID)
-}
-
-// get decodes the value at key into v; found is false when there is none.
-func (r runs) get(ctx context.Context, key string, v any) (found bool, err error) {
-	e, err := r.kv.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("get %s: %w", key, err)
-	}
-	if err := json.Unmarshal(e.Value(), v); err != nil {
-		return false, fmt.Errorf("decode %s: %w", key, err)
-	}
-	return true, nil
-}
-
-// has reports whether key holds a value.
-func (r runs) has(ctx context.Context, key string) (bool, error) {
-	_, err := r.kv.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("get %s: %w", key, err)
-	}
-	return true, nil
-}
-
-// create writes v at key if the key is absent. created is false when another
-// writer got there first; then v is overwritten with the stored value.
-func (r runs) create(ctx context.Context, key string, v any) (created bool, err error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return false, fmt.Errorf("encode %s: %w", key, err)
-	}
-	_, err = r.kv.Create(ctx, key, raw)
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		found, gerr := r.get(ctx, key, v)
-		if gerr != nil {
-			return false, gerr
-		}
-		if !found {
-			return false, fmt.Errorf("create %s: exists but cannot be read", key)
-		}
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("create %s: %w", key, err)
-	}
-	return true, nil
 }
 
 func doneKey(stage string) string { return "done." + stage }
@@ -195,7 +125,7 @@ func (p progress) all(n int) bool {
 
 // loadProgress reads the stage's bitmap (empty when nothing is done).
 func (r runs) loadProgress(ctx context.Context, stage string) (progress, uint64, error) {
-	e, err := r.kv.Get(ctx, doneKey(stage))
+	e, err := r.Bucket.Get(ctx, doneKey(stage))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, 0, nil
 	}
@@ -220,9 +150,9 @@ func (r runs) markDone(ctx context.Context, stage string, i int) (progress, erro
 		copy(next, p)
 		next[i/8] |= 1 << (i % 8)
 		if rev == 0 {
-			_, err = r.kv.Create(ctx, doneKey(stage), next)
+			_, err = r.Bucket.Create(ctx, doneKey(stage), next)
 		} else {
-			_, err = r.kv.Update(ctx, doneKey(stage), next, rev)
+			_, err = r.Bucket.Update(ctx, doneKey(stage), next, rev)
 		}
 		var apiErr *jetstream.APIError
 		switch {
@@ -246,9 +176,9 @@ func openState(ctx context.Context, js jetstream.JetStream) (*store.Store, runs,
 	if err != nil {
 		return nil, runs{}, err
 	}
-	kv, err := js.KeyValue(ctx, events.BucketRuns)
+	kv, err := runstate.Open(ctx, js)
 	if err != nil {
-		return nil, runs{}, fmt.Errorf("open %s: %w", events.BucketRuns, err)
+		return nil, runs{}, err
 	}
 	return st, runs{kv}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hookshot-dev/hookshot/events"
 
 	"github.com/hookshot-dev/hookshot/internal/errkind"
+	"github.com/hookshot-dev/hookshot/internal/runstate"
 )
 
 // ErrRunNotFound is returned by Engine.Run when the account has no stage of
@@ -30,20 +31,6 @@ const (
 	// ExecutionRunning: a worker started it and no result is recorded yet.
 	ExecutionRunning = "running"
 )
-
-// ExecutionStart is what a worker records in the runs bucket, under
-// started.<account>.<run>.<action>.<stage>.<execID>, right before it runs a hook. A
-// redelivery overwrites it with the later attempt.
-type ExecutionStart struct {
-	Attempt int       `json:"attempt"`
-	Worker  string    `json:"worker"`
-	Started time.Time `json:"started"`
-}
-
-func startedKey(stage, execID string) string { return "started." + stage + "." + execID }
-func jobStartedKey(j *events.Job) string {
-	return startedKey(events.StageKey(j.AccountID, j.RunID, j.Action, j.Stage), j.ExecutionID)
-}
 
 // RunView is everything the engine recorded about one run: its stages in the
 // order they were planned and, for each, every planned execution.
@@ -164,7 +151,7 @@ func (e *Engine) Run(ctx context.Context, account, runID string) (*RunView, erro
 				sv.Inventory = s.rec.Event.Containers
 			}
 			for _, job := range s.rec.Jobs() {
-				sv.Executions = append(sv.Executions, executionView(&job, rs.execs[jobExecKey(&job)], rs.starts[jobStartedKey(&job)]))
+				sv.Executions = append(sv.Executions, executionView(&job, rs.execs[runstate.JobExecKey(&job)], rs.starts[runstate.JobStartedKey(&job)]))
 			}
 		}
 		v.Stages = append(v.Stages, sv)
@@ -233,7 +220,7 @@ func summarize(runID, account string, stages []stageState) RunSummary {
 	return s
 }
 
-func executionView(job *events.Job, r *events.ExecutionResult, start *ExecutionStart) ExecutionView {
+func executionView(job *events.Job, r *events.ExecutionResult, start *runstate.ExecutionStart) ExecutionView {
 	v := ExecutionView{
 		ExecutionID: job.ExecutionID, HookID: job.HookID, HookName: job.HookName, HookVersion: job.HookVersion,
 		FailureMode: job.FailureMode, Container: job.Container, Status: ExecutionQueued,
@@ -267,7 +254,7 @@ type runState struct {
 	plans   map[string]*StageRecord        // by stage key
 	results map[string]*events.StageResult // by stage key
 	execs   map[string]*events.ExecutionResult
-	starts  map[string]*ExecutionStart
+	starts  map[string]*runstate.ExecutionStart
 }
 
 // stageState is one stage as a run view sees it: its plan, or only its
@@ -282,7 +269,7 @@ type stageState struct {
 func decodeRunState(entries []jetstream.KeyValueEntry) (*runState, error) {
 	rs := &runState{
 		plans: map[string]*StageRecord{}, results: map[string]*events.StageResult{},
-		execs: map[string]*events.ExecutionResult{}, starts: map[string]*ExecutionStart{},
+		execs: map[string]*events.ExecutionResult{}, starts: map[string]*runstate.ExecutionStart{},
 	}
 	for _, en := range entries {
 		kind, rest, _ := strings.Cut(en.Key(), ".")
@@ -298,7 +285,7 @@ func decodeRunState(entries []jetstream.KeyValueEntry) (*runState, error) {
 			v := new(events.ExecutionResult)
 			rs.execs[en.Key()], into = v, v
 		case "started":
-			v := new(ExecutionStart)
+			v := new(runstate.ExecutionStart)
 			rs.starts[en.Key()], into = v, v
 		default:
 			continue
@@ -359,7 +346,7 @@ func (r runs) scan(ctx context.Context, filters ...string) ([]jetstream.KeyValue
 	}
 	what := strings.Join(filters, " ")
 	// WatchFiltered rewrites the slice it is given.
-	w, err := r.kv.WatchFiltered(ctx, slices.Clone(filters), jetstream.IgnoreDeletes())
+	w, err := r.Bucket.WatchFiltered(ctx, slices.Clone(filters), jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: %w", what, err)
 	}

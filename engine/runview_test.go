@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hookshot-dev/hookshot/engine"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/matcher"
 )
@@ -18,7 +19,7 @@ import (
 // runs only, newest first.
 func TestRunView(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, harnessOpts{worker: engine.WorkerConfig{Name: "w-1", Concurrency: 2}})
+	h := newHarness(t, harnessOpts{worker: worker.Config{Name: "w-1", Concurrency: 2}})
 	app := uuid.NewString()
 	gate := h.traceFile("gate")
 	slow := h.source("slow", "#!/bin/sh\nwhile [ ! -f \"$1\" ]; do sleep 0.02; done\necho slow done\n")

@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/hookshot-dev/hookshot/engine"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/matcher"
 )
@@ -80,7 +80,7 @@ func TestWorkerTransientScriptLoadFailureHandsBackWithoutUsingAnAttempt(t *testi
 	h := newHarness(t, harnessOpts{noWorker: true})
 	fjs := &faultJS{JetStream: h.env.JS}
 	fjs.kvFails.Store(2)
-	h.startWorker(engine.WorkerConfig{JS: fjs, Name: "flaky-store", MaxAttempts: 1})
+	h.startWorker(worker.Config{JS: fjs, Name: "flaky-store", MaxAttempts: 1})
 	app := uuid.NewString()
 	trace := oneHook(h, app)
 
@@ -137,7 +137,7 @@ func TestWorkerResultPublishFailureRetriedWithoutRerunningTheHook(t *testing.T) 
 	h := newHarness(t, harnessOpts{noWorker: true})
 	fjs := &faultJS{JetStream: h.env.JS}
 	fjs.pubFails.Store(4) // about 1.5s of retries: past the 1s ack wait
-	h.startWorker(engine.WorkerConfig{JS: fjs, Name: "full-disk", AckWait: time.Second})
+	h.startWorker(worker.Config{JS: fjs, Name: "full-disk", AckWait: time.Second})
 	app := uuid.NewString()
 	trace := oneHook(h, app)
 
@@ -159,7 +159,7 @@ func TestWorkerStoppingWithUnpublishedResultLeavesOutcomeToNextWorker(t *testing
 	h := newHarness(t, harnessOpts{noWorker: true})
 	fjs := &faultJS{JetStream: h.env.JS}
 	fjs.pubFails.Store(1 << 30)
-	stuck := h.startWorker(engine.WorkerConfig{JS: fjs, Name: "stuck", AckWait: time.Second})
+	stuck := h.startWorker(worker.Config{JS: fjs, Name: "stuck", AckWait: time.Second})
 	app := uuid.NewString()
 	trace := oneHook(h, app)
 
@@ -172,7 +172,7 @@ func TestWorkerStoppingWithUnpublishedResultLeavesOutcomeToNextWorker(t *testing
 	defer cancel()
 	_ = stuck.Stop(ctx) // soft timeout: gives up recording, hands the job back
 
-	h.startWorker(engine.WorkerConfig{Name: "next", AckWait: time.Second})
+	h.startWorker(worker.Config{Name: "next", AckWait: time.Second})
 	wantOneRunSucceeded(t, h.wait(ev), trace)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/api"
 	"github.com/hookshot-dev/hookshot/engine/driver"
 	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 )
 
 // newFullHarness runs the API with a real engine, worker and driver.
@@ -30,7 +31,7 @@ func newFullHarness(t *testing.T) *harness {
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w, err := engine.NewWorker(ctx, engine.WorkerConfig{JS: env.JS, Logger: zaptest.NewLogger(t), AckWait: 5 * time.Second})
+	w, err := worker.New(ctx, worker.Config{JS: env.JS, Logger: zaptest.NewLogger(t), AckWait: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

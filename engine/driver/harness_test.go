@@ -17,6 +17,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/driver"
 	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
 	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/matcher"
@@ -32,7 +33,7 @@ type harness struct {
 	ctx    context.Context
 	store  *store.Store
 	engine *engine.Engine
-	worker *engine.Worker
+	worker *worker.Worker
 	dir    string // trace files, one per app
 	src    string // the trace script's source id
 }
@@ -73,7 +74,7 @@ func (h *harness) startEngine() {
 
 func (h *harness) startWorker() {
 	h.t.Helper()
-	w, err := engine.NewWorker(h.ctx, engine.WorkerConfig{
+	w, err := worker.New(h.ctx, worker.Config{
 		JS: h.env.JS, Logger: zaptest.NewLogger(h.t).Named("worker"), Concurrency: 4, KillGrace: 500 * time.Millisecond,
 	})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hookshot-dev/hookshot/engine"
 	"github.com/hookshot-dev/hookshot/engine/embedded"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/internal/node"
@@ -138,7 +139,7 @@ func hookshot(ctx context.Context, dir string, cfg Config) (time.Duration, error
 		return 0, err
 	}
 	// The same wiring as `hookshot server`'s engine and workers.
-	n, err := node.Start(ctx, node.Config{JS: js, Engine: &engine.Config{}, Worker: &engine.WorkerConfig{Concurrency: cfg.Concurrency}})
+	n, err := node.Start(ctx, node.Config{JS: js, Engine: &engine.Config{}, Worker: &worker.Config{Concurrency: cfg.Concurrency}})
 	if err != nil {
 		return 0, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/driver"
 	"github.com/hookshot-dev/hookshot/engine/embedded"
 	"github.com/hookshot-dev/hookshot/engine/store"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/internal/node"
@@ -115,7 +116,7 @@ func startInstance(ctx context.Context, opts Options) (in *instance, err error) 
 	// The same wiring as `hookshot server`, without the API.
 	if in.node, err = node.Start(ctx, node.Config{JS: in.js, Logger: opts.Logger,
 		Engine: &engine.Config{},
-		Worker: &engine.WorkerConfig{Name: "scenario-worker", Concurrency: workerConcurrency, AckWait: workerAckWait, KillGrace: workerKillGrace},
+		Worker: &worker.Config{Name: "scenario-worker", Concurrency: workerConcurrency, AckWait: workerAckWait, KillGrace: workerKillGrace},
 		Driver: &driver.Config{StageTimeout: opts.StageTimeout, Owner: "scenario-driver"},
 	}); err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)

@@ -105,6 +105,16 @@ func Mark(err error, k Kind) error {
 	return &marked{err, k}
 }
 
+// OrUnavailable is Of with Unknown taken as Unavailable: the kind for a
+// boundary that must have a definite answer before it gives up (failing a
+// hook, failing a stage).
+func OrUnavailable(err error) Kind {
+	if k := Of(err); k != Unknown {
+		return k
+	}
+	return Unavailable
+}
+
 // JetStream API error codes whose kind differs from their HTTP code's.
 const (
 	// jsErrNoPeers: no suitable peers for placement (a 400); peers may

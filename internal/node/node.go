@@ -23,6 +23,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/cluster"
 	"github.com/hookshot-dev/hookshot/engine/driver"
 	"github.com/hookshot-dev/hookshot/engine/metrics"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 )
 
 // Config says which parts to start. A nil part is not started.
@@ -41,7 +42,7 @@ type Config struct {
 	// Logger, Metrics and Clusters are filled in from the fields above.
 	Engine *engine.Config
 	// Worker runs jobs. Its JS, Logger and Metrics are filled in.
-	Worker *engine.WorkerConfig
+	Worker *worker.Config
 	// Driver takes API-driven actions through their stages. Its JS,
 	// Logger and Metrics are filled in. Started after the API's handler is
 	// built, so actions resume only once the API can answer for them.
@@ -68,7 +69,7 @@ type APIConfig struct {
 type Node struct {
 	cfg       Config
 	Engine    *engine.Engine
-	Worker    *engine.Worker
+	Worker    *worker.Worker
 	Driver    *driver.Driver
 	Collector *cluster.Collector
 	Tokens    *api.Tokens
@@ -114,7 +115,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if cfg.Worker != nil {
 		wc := *cfg.Worker
 		wc.JS, wc.Logger, wc.Metrics = cfg.JS, cfg.Logger, cfg.Metrics
-		if n.Worker, err = engine.NewWorker(ctx, wc); err != nil {
+		if n.Worker, err = worker.New(ctx, wc); err != nil {
 			return nil, err
 		}
 		if err = n.Worker.Start(ctx); err != nil {

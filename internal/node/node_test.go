@@ -13,6 +13,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/api"
 	"github.com/hookshot-dev/hookshot/engine/driver"
 	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/internal/node"
 )
@@ -36,7 +37,7 @@ func TestStartEveryPartAndStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	bootstrapped := false
-	n, err := node.Start(ctx, node.Config{JS: env.JS, Engine: &engine.Config{}, Worker: &engine.WorkerConfig{},
+	n, err := node.Start(ctx, node.Config{JS: env.JS, Engine: &engine.Config{}, Worker: &worker.Config{},
 		Driver: &driver.Config{}, API: &node.APIConfig{Tokens: []api.TokenSpec{spec}, Bootstrap: func(string) { bootstrapped = true }}})
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +78,7 @@ func TestStartBootstrapsAndUndoesAFailedStart(t *testing.T) {
 		t.Fatalf("API without engine: %v", err)
 	}
 	// Not provisioned: the engine starts no consumer, and nothing is left.
-	if _, err := node.Start(ctx, node.Config{JS: env.JS, Engine: &engine.Config{}, Worker: &engine.WorkerConfig{}}); err == nil {
+	if _, err := node.Start(ctx, node.Config{JS: env.JS, Engine: &engine.Config{}, Worker: &worker.Config{}}); err == nil {
 		t.Fatal("started on an unprovisioned JetStream")
 	}
 	if err := events.Provision(ctx, env.JS, events.ProvisionConfig{}); err != nil {

@@ -31,6 +31,7 @@ import (
 	"github.com/hookshot-dev/hookshot/engine/embedded"
 	"github.com/hookshot-dev/hookshot/engine/metrics"
 	"github.com/hookshot-dev/hookshot/engine/tlsreload"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/internal/node"
@@ -151,7 +152,7 @@ type progress struct {
 	mu          sync.Mutex
 	provisioned error          // why streams and buckets are not there yet; nil once they are
 	eng         *engine.Engine // once consuming
-	worker      *engine.Worker // once pulling jobs
+	worker      *worker.Worker // once pulling jobs
 }
 
 func (p *progress) setProvisioned(err error) {
@@ -160,13 +161,13 @@ func (p *progress) setProvisioned(err error) {
 	p.provisioned = err
 }
 
-func (p *progress) started(eng *engine.Engine, worker *engine.Worker) {
+func (p *progress) started(eng *engine.Engine, worker *worker.Worker) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.eng, p.worker = eng, worker
 }
 
-func (p *progress) get() (provisioned error, eng *engine.Engine, worker *engine.Worker) {
+func (p *progress) get() (provisioned error, eng *engine.Engine, worker *worker.Worker) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.provisioned, p.eng, p.worker
@@ -333,7 +334,7 @@ func (d *daemon) nodeConfig(runner *executor.LocalRunner, runnerFor func(string)
 		nc.Engine = &engine.Config{PairingTimeout: cfg.Engine.PairingTimeout.D()}
 	}
 	if cfg.Workers.Enabled {
-		nc.Worker = &engine.WorkerConfig{Runner: runner, Clusters: served, RunnerFor: runnerFor,
+		nc.Worker = &worker.Config{Runner: runner, Clusters: served, RunnerFor: runnerFor,
 			Concurrency: cfg.Workers.Concurrency, AckWait: cfg.Workers.AckWait.D(), MaxAttempts: cfg.Workers.MaxAttempts}
 	}
 	if d.servesAPI() {

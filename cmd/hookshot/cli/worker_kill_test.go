@@ -20,6 +20,7 @@ import (
 
 	"github.com/hookshot-dev/hookshot/engine"
 	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
+	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/matcher"
@@ -92,7 +93,7 @@ func TestWorkerProcessKilledMidHook(t *testing.T) {
 	}
 	waitUntil(t, 10*time.Second, "hook indexed", func() bool { _, ok := eng.Index().Get(acct, hk.Hook.ID); return ok })
 
-	worker := startProcess(t, bin, "worker", "--nats-url", env.Server.ClientURL(), "--ack-wait", "1s", "--concurrency", "1", "--log-level", "debug")
+	workerProc := startProcess(t, bin, "worker", "--nats-url", env.Server.ClientURL(), "--ack-wait", "1s", "--concurrency", "1", "--log-level", "debug")
 
 	ev := &events.LifecycleEvent{RunID: "run-" + uuid.NewString(), AccountID: acct, AppID: app,
 		Action: events.ActionSnapshot, Stage: events.StagePre,
@@ -104,7 +105,7 @@ func TestWorkerProcessKilledMidHook(t *testing.T) {
 	script := readProcess(t, pidFile)
 	// The hook runs in a process group of its own.
 	pgid, err := syscall.Getpgid(script.pid)
-	if err != nil || pgid != script.pid || pgid == syscall.Getpgrp() || pgid == worker.cmd.Process.Pid {
+	if err != nil || pgid != script.pid || pgid == syscall.Getpgrp() || pgid == workerProc.cmd.Process.Pid {
 		t.Fatalf("script %d: process group %d (%v), want one of its own", script.pid, pgid, err)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }) // only if the test fails
@@ -122,9 +123,9 @@ func TestWorkerProcessKilledMidHook(t *testing.T) {
 		escapees = append(escapees, e)
 	}
 
-	worker.kill(t)
+	workerProc.kill(t)
 
-	w, err := engine.NewWorker(ctx, engine.WorkerConfig{JS: env.JS, Name: "survivor", Concurrency: 1, AckWait: time.Second,
+	w, err := worker.New(ctx, worker.Config{JS: env.JS, Name: "survivor", Concurrency: 1, AckWait: time.Second,
 		KillGrace: 500 * time.Millisecond, Logger: zaptest.NewLogger(t).Named("survivor")})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +139,7 @@ func TestWorkerProcessKilledMidHook(t *testing.T) {
 	defer cancel()
 	sr, err := events.WaitStageResult(wctx, env.JS, acct, ev.RunID, ev.Action, ev.Stage)
 	if err != nil {
-		t.Fatalf("%v; worker process output:\n%s", err, worker.output())
+		t.Fatalf("%v; worker process output:\n%s", err, workerProc.output())
 	}
 	if sr.HookState != events.HookStateSuccess || len(sr.Executions) != 1 || sr.Executions[0].Attempt != 2 {
 		t.Fatalf("stage result %+v", sr)

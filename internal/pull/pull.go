@@ -1,4 +1,6 @@
-package engine
+// Package pull is the fetch loop the engine's consumers and the workers
+// pull JetStream messages with, and the health it reports for /readyz.
+package pull
 
 import (
 	"context"
@@ -14,13 +16,13 @@ import (
 // fetchWait bounds one pull request, and so how long Stop waits for a loop to notice.
 const fetchWait = 2 * time.Second
 
-// pullLoop fetches from cons until ctx ends. want returns how many messages
+// Loop fetches from cons until ctx ends. want returns how many messages
 // may be taken now (it may block until that is at least one, or return 0
 // when ctx ended); handle is called for each message in order.
 //
 // release, when not nil, gets back the part of n that no message used once
 // the batch is over (a worker's reserved slots).
-func pullLoop(ctx context.Context, cons jetstream.Consumer, log *zap.Logger, health *loopHealth, want func(context.Context) int, handle func(jetstream.Msg), release func(unused int)) {
+func Loop(ctx context.Context, cons jetstream.Consumer, log *zap.Logger, health *Health, want func(context.Context) int, handle func(jetstream.Msg), release func(unused int)) {
 	health.set(nil)
 	defer health.set(errStopped)
 	backoff := 100 * time.Millisecond
@@ -59,33 +61,34 @@ func pullLoop(ctx context.Context, cons jetstream.Consumer, log *zap.Logger, hea
 	}
 }
 
-// fixedBatch is a want function for loops that handle each batch in order.
-func fixedBatch(n int) func(context.Context) int { return func(context.Context) int { return n } }
+// FixedBatch is a want function for loops that handle each batch in order.
+func FixedBatch(n int) func(context.Context) int { return func(context.Context) int { return n } }
 
-// redelivered reports whether msg was delivered before.
-func redelivered(msg jetstream.Msg) bool {
+// Redelivered reports whether msg was delivered before.
+func Redelivered(msg jetstream.Msg) bool {
 	md, err := msg.Metadata()
 	return err == nil && md.NumDelivered > 1
 }
 
 var errStopped = errors.New("not consuming")
 
-// loopHealth is what a pull loop last saw: nil while its fetches work.
-type loopHealth struct {
+// Health is what a pull loop last saw: nil while its fetches work.
+type Health struct {
 	mu  sync.Mutex
 	err error
 }
 
-func newLoopHealth() *loopHealth { return &loopHealth{err: errStopped} }
+// NewHealth is a Health of a loop not started: not consuming.
+func NewHealth() *Health { return &Health{err: errStopped} }
 
-func (h *loopHealth) set(err error) {
+func (h *Health) set(err error) {
 	h.mu.Lock()
 	h.err = err
 	h.mu.Unlock()
 }
 
-// check returns nil while the loop consumes, else why not.
-func (h *loopHealth) check(name string) error {
+// Check returns nil while the loop consumes, else why not.
+func (h *Health) Check(name string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.err != nil {

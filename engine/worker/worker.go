@@ -1,4 +1,4 @@
-package engine
+package worker
 
 import (
 	"cmp"
@@ -22,10 +22,12 @@ import (
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/internal/errkind"
+	"github.com/hookshot-dev/hookshot/internal/pull"
+	"github.com/hookshot-dev/hookshot/internal/runstate"
 )
 
-// WorkerConfig configures a Worker.
-type WorkerConfig struct {
+// Config configures a Worker.
+type Config struct {
 	// JS is the JetStream context; streams and buckets must be provisioned. Required.
 	JS jetstream.JetStream
 	// Runner runs hook scripts of the static cluster "local" (on this
@@ -65,7 +67,7 @@ type WorkerConfig struct {
 	OutputLimit int
 }
 
-func (c WorkerConfig) withDefaults() WorkerConfig {
+func (c Config) withDefaults() Config {
 	c.Logger = cmp.Or(c.Logger, zap.NewNop())
 	if c.Name == "" {
 		host, _ := os.Hostname()
@@ -82,10 +84,10 @@ func (c WorkerConfig) withDefaults() WorkerConfig {
 	return c
 }
 
-func (c WorkerConfig) validate() error {
+func (c Config) validate() error {
 	switch {
 	case c.JS == nil:
-		return errors.New("worker: WorkerConfig.JS is required")
+		return errors.New("worker: Config.JS is required")
 	case c.Concurrency < 1:
 		return fmt.Errorf("worker: Concurrency %d is under 1", c.Concurrency)
 	case c.AckWait < time.Second:
@@ -112,13 +114,13 @@ func (c WorkerConfig) validate() error {
 // stored in the results stream: a worker that dies mid-hook leaves the job
 // to be redelivered.
 type Worker struct {
-	cfg   WorkerConfig
+	cfg   Config
 	log   *zap.Logger
 	js    jetstream.JetStream
 	store *store.Store
-	runs  runs
+	runs  runstate.KV
 
-	health   *loopHealth
+	health   *pull.Health
 	slots    chan struct{} // one token per running (or reserved) hook
 	inFlight atomic.Int64
 	runners  map[string]executor.Runner // by cluster
@@ -137,8 +139,8 @@ type Worker struct {
 	jobs     sync.WaitGroup
 }
 
-// NewWorker checks cfg and binds the worker to the provisioned buckets.
-func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
+// New checks cfg and binds the worker to the provisioned buckets.
+func New(ctx context.Context, cfg Config) (*Worker, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -162,22 +164,26 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 		case name == events.ClusterLocal:
 			runners[name] = cfg.Runner
 		default:
-			return nil, fmt.Errorf("worker: no runner for cluster %s (WorkerConfig.RunnerFor is not set)", name)
+			return nil, fmt.Errorf("worker: no runner for cluster %s (Config.RunnerFor is not set)", name)
 		}
 	}
-	st, rs, err := openState(ctx, cfg.JS)
+	st, err := store.Open(ctx, cfg.JS)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := runstate.Open(ctx, cfg.JS)
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	return &Worker{
 		cfg: cfg, log: cfg.Logger.With(zap.String("worker", cfg.Name)), js: cfg.JS, store: st, runs: rs,
-		slots: make(chan struct{}, cfg.Concurrency), health: newLoopHealth(),
+		slots: make(chan struct{}, cfg.Concurrency), health: pull.NewHealth(),
 		scripts: map[string][]byte{}, held: map[string]*events.ExecutionResult{}, runners: runners,
 	}, nil
 }
 
 // Ready returns nil while the worker pulls jobs, else why it does not.
-func (w *Worker) Ready() error { return w.health.check("jobs consumer") }
+func (w *Worker) Ready() error { return w.health.Check("jobs consumer") }
 
 // InFlight is how many hooks are running now.
 func (w *Worker) InFlight() int { return int(w.inFlight.Load()) }
@@ -214,7 +220,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.stopPull, w.killRuns, w.started = stopPull, killRuns, true
 	for _, cons := range consumers {
 		w.loop.Go(func() {
-			pullLoop(pullCtx, cons, w.log, w.health, w.reserve(len(consumers)), func(msg jetstream.Msg) {
+			pull.Loop(pullCtx, cons, w.log, w.health, w.reserve(len(consumers)), func(msg jetstream.Msg) {
 				// The slot was reserved by reserve.
 				w.inFlight.Add(1)
 				w.cfg.Metrics.ExecutionStarted()
@@ -331,9 +337,9 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 	}()
 
-	if done, err := w.runs.has(ctx, jobExecKey(job)); err == nil && done {
+	if done, err := w.runs.Has(ctx, runstate.JobExecKey(job)); err == nil && done {
 		log.Info("job already has a result; dropping the redelivery", zap.Int("delivery", delivered))
-		w.forgetOutcome(ctx, resultExecKey(res), false)
+		w.forgetOutcome(ctx, runstate.ResultExecKey(res), false)
 		_ = msg.Ack()
 		return
 	}
@@ -347,7 +353,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	if held != nil {
 		log.Info("recording the outcome of an earlier run; the hook is not run again", zap.Int("attempt", held.Attempt))
 		if w.finish(ctx, msg, held, log) {
-			w.forgetOutcome(ctx, resultExecKey(held), delivered > 1)
+			w.forgetOutcome(ctx, runstate.ResultExecKey(held), delivered > 1)
 		}
 		return
 	}
@@ -380,7 +386,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 			_ = msg.Nak() // stopping before the hook started: no attempt used
 			return
 		}
-		if kindOf(err).Definite() {
+		if errkind.OrUnavailable(err).Definite() {
 			res.Error = err.Error()
 			w.finish(ctx, msg, res, log)
 			return
@@ -422,9 +428,9 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 func (w *Worker) markStarted(ctx context.Context, job *events.Job, attempt int, log *zap.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	raw, err := json.Marshal(ExecutionStart{Attempt: attempt, Worker: w.cfg.Name, Started: time.Now().UTC()})
+	raw, err := json.Marshal(runstate.ExecutionStart{Attempt: attempt, Worker: w.cfg.Name, Started: time.Now().UTC()})
 	if err == nil {
-		_, err = w.runs.kv.Put(ctx, jobStartedKey(job), raw)
+		_, err = w.runs.Bucket.Put(ctx, runstate.JobStartedKey(job), raw)
 	}
 	if err != nil {
 		log.Warn("record execution start; the run view shows it queued until it finishes", zap.Error(err))
@@ -472,13 +478,13 @@ func (w *Worker) publishResult(res *events.ExecutionResult) error {
 // retryRecord holds res and publishes it again until that works or ctx
 // ends; it returns nil once res is recorded. err is the first failure.
 func (w *Worker) retryRecord(ctx context.Context, msg jetstream.Msg, res *events.ExecutionResult, err error, log *zap.Logger) error {
-	key := resultExecKey(res)
+	key := runstate.ResultExecKey(res)
 	stored := w.holdOutcome(ctx, key, res, log)
 	stopBeat := w.heartbeat(msg, log)
 	defer stopBeat()
 	backoff := 100 * time.Millisecond
 	for tries := 1; ; tries++ {
-		kind := kindOf(err)
+		kind := errkind.OrUnavailable(err)
 		if kind == errkind.Invalid && (res.Stdout.Text != "" || res.Stderr.Text != "") {
 			// The stream refuses the message itself (too large): keep the
 			// outcome, drop the output.
@@ -506,10 +512,6 @@ func (w *Worker) retryRecord(ctx context.Context, msg jetstream.Msg, res *events
 	}
 }
 
-// heldKey is where the outcome of an execution whose result could not be
-// published waits in the run-state bucket.
-func heldKey(execKey string) string { return "held." + execKey }
-
 // holdOutcome keeps res in memory and, best effort, in the run-state bucket,
 // where any worker that gets the job again finds it. It reports whether the
 // bucket has it.
@@ -523,7 +525,7 @@ func (w *Worker) holdOutcome(ctx context.Context, key string, res *events.Execut
 	raw, err := json.Marshal(res)
 	if err == nil {
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		_, err = w.runs.kv.Put(pctx, heldKey(key), raw)
+		_, err = w.runs.Bucket.Put(pctx, runstate.HeldKey(key), raw)
 		cancel()
 	}
 	if err != nil {
@@ -542,7 +544,7 @@ func (w *Worker) forgetOutcome(ctx context.Context, key string, stored bool) {
 	if stored || inMemory {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := w.runs.kv.Purge(dctx, heldKey(key)); err != nil && kindOf(err) != errkind.NotFound {
+		if err := w.runs.Bucket.Purge(dctx, runstate.HeldKey(key)); err != nil && errkind.OrUnavailable(err) != errkind.NotFound {
 			w.log.Debug("drop held outcome", zap.String("key", key), zap.Error(err))
 		}
 	}
@@ -552,7 +554,7 @@ func (w *Worker) forgetOutcome(ctx context.Context, key string, stored bool) {
 // that ran the hook but could not publish its result, if any: from memory,
 // or on a redelivery from the run-state bucket.
 func (w *Worker) heldOutcome(ctx context.Context, job *events.Job, delivered int) (*events.ExecutionResult, error) {
-	key := jobExecKey(job)
+	key := runstate.JobExecKey(job)
 	w.heldMu.Lock()
 	res, ok := w.held[key]
 	w.heldMu.Unlock()
@@ -560,7 +562,7 @@ func (w *Worker) heldOutcome(ctx context.Context, job *events.Job, delivered int
 		return res, nil
 	}
 	var stored events.ExecutionResult
-	if found, err := w.getState(ctx, heldKey(key), &stored); err != nil || !found {
+	if found, err := w.getState(ctx, runstate.HeldKey(key), &stored); err != nil || !found {
 		return nil, err
 	}
 	return &stored, nil
@@ -570,9 +572,9 @@ func (w *Worker) heldOutcome(ctx context.Context, job *events.Job, delivered int
 // decode is taken as absent (found false, no error): only the worker writes
 // the keys it reads with it, and retrying would not mend one.
 func (w *Worker) getState(ctx context.Context, key string, v any) (found bool, err error) {
-	e, err := w.runs.kv.Get(ctx, key)
+	e, err := w.runs.Bucket.Get(ctx, key)
 	switch {
-	case err != nil && kindOf(err) == errkind.NotFound:
+	case err != nil && errkind.OrUnavailable(err) == errkind.NotFound:
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("get %s: %w", key, err)
@@ -597,8 +599,8 @@ func (w *Worker) attempts(ctx context.Context, job *events.Job, delivered int) (
 	if delivered == 1 {
 		return 1, 0, nil
 	}
-	var last ExecutionStart
-	if _, err := w.getState(ctx, jobStartedKey(job), &last); err != nil {
+	var last runstate.ExecutionStart
+	if _, err := w.getState(ctx, runstate.JobStartedKey(job), &last); err != nil {
 		return 0, 0, err
 	}
 	return last.Attempt + 1, max(0, delivered-1-last.Attempt), nil
@@ -613,7 +615,7 @@ func (w *Worker) handBack(ctx context.Context, msg jetstream.Msg, handBacks int,
 	}
 	delay := handBackDelay(handBacks)
 	log.Warn("could not "+what+"; job handed back without using an attempt",
-		zap.Stringer("kind", kindOf(err)), zap.Duration("delay", delay), zap.Error(err))
+		zap.Stringer("kind", errkind.OrUnavailable(err)), zap.Duration("delay", delay), zap.Error(err))
 	if nerr := msg.NakWithDelay(delay); nerr != nil {
 		log.Warn("hand back job; it is redelivered when its ack deadline passes", zap.Error(nerr))
 	}
@@ -686,10 +688,10 @@ func (w *Worker) loadScript(ctx context.Context, job *events.Job) ([]byte, error
 	// content, the source deleted, content that does not decode) fails the
 	// hook; the store being unavailable hands the job back.
 	src, err := w.store.Script(ctx, job.AccountID, job.SourceChecksum)
-	if k := kindOf(err); err != nil && (k == errkind.NotFound || k == errkind.Invalid) {
+	if k := errkind.OrUnavailable(err); err != nil && (k == errkind.NotFound || k == errkind.Invalid) {
 		cur, cerr := w.store.Sources.Get(ctx, job.AccountID, job.SourceID)
 		switch {
-		case cerr != nil && kindOf(cerr) == errkind.NotFound:
+		case cerr != nil && errkind.OrUnavailable(cerr) == errkind.NotFound:
 			return nil, fmt.Errorf("hook source %s was deleted and no content with checksum %q is kept: %w", job.SourceID, job.SourceChecksum, cerr)
 		case cerr != nil:
 			return nil, fmt.Errorf("load hook source %s: %w", job.SourceID, cerr)
@@ -753,4 +755,15 @@ func fillOutcome(res *events.ExecutionResult, out executor.Outcome) {
 	} else if out.TimedOut {
 		res.Error = "timed out: " + out.Reason()
 	}
+}
+
+// permanent marks err as definite: retrying will not change it (a source
+// whose content no longer matches the job's checksum).
+func permanent(err error) error { return errkind.Mark(err, errkind.Permanent) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }
