@@ -237,9 +237,10 @@ func TestFaultLateMetaLeader(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{workers: 1, noServer: true, nodesUp: 1})
 	e.startServer()
-	until := time.Now().Add(8 * time.Second)
-	notReady := 0
-	for time.Now().Before(until) {
+	// At least 8 s, and until /readyz has answered (the container may be
+	// slow to start on a loaded machine), at most a minute.
+	start, notReady := time.Now(), 0
+	for time.Since(start) < 8*time.Second || notReady == 0 && time.Since(start) < time.Minute {
 		if !e.running(e.server.id) {
 			e.dumpLogs()
 			t.Fatal("the server exited while the cluster had no meta leader")

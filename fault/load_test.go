@@ -279,7 +279,7 @@ func (l *load) tally(f *fault.Figures, lastFault time.Time) {
 	replays := map[string]int{} // stage key → replayed results
 	replayFirst := 0            // stages whose first answer was a replay
 	var bad []string
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	err := e.scanResults(ctx, func(msg jetstream.Msg) {
 		if strings.HasPrefix(msg.Subject(), events.SubjectStageResults+".") {
@@ -351,6 +351,15 @@ func (l *load) tally(f *fault.Figures, lastFault time.Time) {
 	f.DurationSeconds = last.Sub(first).Seconds()
 	if !lastFault.IsZero() {
 		f.RecoverySeconds = max(0, last.Sub(lastFault).Seconds())
+	}
+
+	// What a controller sees: events.WaitStageResult for a sample of the
+	// stages (counted, not asserted: see docs/reliability.md).
+	if errs := l.waitStageResultErrors(10); errs != "" {
+		if f.Extra == nil {
+			f.Extra = map[string]string{}
+		}
+		f.Extra["events.WaitStageResult errors"] = errs
 	}
 
 	lines, distinct := traceCounts(t, filepath.Join(e.traceDir, "exec.log"))
@@ -444,25 +453,37 @@ func (e *env) scanResults(ctx context.Context, fn func(jetstream.Msg)) error {
 			continue
 		}
 		for ctx.Err() == nil {
-			msg, err := cons.Next(jetstream.FetchMaxWait(3 * time.Second))
+			// Batches: one pull request per message is far too slow for
+			// the thousands of results of a long burst.
+			batch, err := cons.Fetch(500, jetstream.FetchMaxWait(3*time.Second))
 			if err != nil {
-				if last == 0 && e.countResults(ctx, filter) == 0 {
-					return nil
-				}
 				e.t.Logf("scan results after stream sequence %d: %v", last, err)
 				break
 			}
-			md, err := msg.Metadata()
-			if err != nil {
-				return err
+			n := 0
+			for msg := range batch.Messages() {
+				n++
+				md, err := msg.Metadata()
+				if err != nil {
+					return err
+				}
+				if md.Sequence.Stream <= last {
+					continue
+				}
+				last = md.Sequence.Stream
+				fn(msg)
+				if md.NumPending == 0 {
+					return nil
+				}
 			}
-			if md.Sequence.Stream <= last {
-				continue
-			}
-			last = md.Sequence.Stream
-			fn(msg)
-			if md.NumPending == 0 {
-				return nil
+			if n == 0 {
+				if last == 0 && e.countResults(ctx, filter) == 0 {
+					return nil
+				}
+				if err := batch.Error(); err != nil {
+					e.t.Logf("scan results after stream sequence %d: %v", last, err)
+				}
+				break
 			}
 		}
 	}
@@ -485,4 +506,39 @@ func (e *env) countResults(ctx context.Context, filter string) int {
 		n += int(c)
 	}
 	return n
+}
+
+// waitStageResultErrors calls events.WaitStageResult, as a controller
+// would, for up to n answered stages and describes the errors it returned.
+func (l *load) waitStageResultErrors(n int) string {
+	l.mu.Lock()
+	var keys []string
+	for k := range l.answered {
+		if len(keys) == n {
+			break
+		}
+		keys = append(keys, k)
+	}
+	l.mu.Unlock()
+	failed, first := 0, ""
+	for _, k := range keys {
+		// account.run.action.stage
+		parts := strings.Split(k, ".")
+		if len(parts) != 4 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(l.e.t.Context(), 30*time.Second)
+		_, err := events.WaitStageResult(ctx, l.e.js, parts[0], parts[1], parts[2], parts[3])
+		cancel()
+		if err != nil {
+			failed++
+			if first == "" {
+				first = err.Error()
+			}
+		}
+	}
+	if failed == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d of %d (%s)", failed, len(keys), first)
 }
