@@ -22,18 +22,29 @@ type CriterionRef struct {
 // Matching takes time linear in the value and in this size, which a short
 // pattern can make large: a counted repetition copies its body, so
 // `(?i)\pL{0,1000}` repeated 50 times (555 characters) compiles to 100,000
-// instructions and takes seconds per 1024-character value. At 1000
+// instructions and takes seconds per 1024-character value. At 2000
 // instructions one evaluation of a value of the longest kind (an image, 1024
-// characters) stays in the tens of milliseconds; an ordinary criterion is
-// 10 to 100 instructions, `^[a-z0-9-]{1,253}$` 509.
-const MaxCriterionInstructions = 1000
+// characters) stays under a tenth of a second; an ordinary criterion is 10
+// to 100 instructions, `^[a-z0-9-]{1,253}$` 509, a two-label DNS name
+// `^[a-z0-9-]{1,253}\.[a-z0-9-]{1,253}$` 1015. The limit is checked when a
+// hook is written (Validate); a hook stored before it existed still
+// indexes and runs.
+const MaxCriterionInstructions = 2000
 
 // compile compiles pattern with Go's regexp, whose syntax is RE2's and
 // whose matching takes time linear in the pattern and the value (no
 // backtracking): a criterion needs no timeout. A construct RE2 lacks
 // (lookaround, backreferences, atomic groups) is refused with a hint, and
 // a pattern larger than MaxCriterionInstructions is refused.
-func compile(pattern string) (*regexp.Regexp, error) {
+func compile(pattern string) (*regexp.Regexp, error) { return compileWithin(pattern, MaxCriterionInstructions) }
+
+// compileStored compiles a stored hook's pattern without the size limit:
+// a hook written before the limit existed is still matched, never dropped.
+func compileStored(pattern string) (*regexp.Regexp, error) { return compileWithin(pattern, 0) }
+
+// compileWithin compiles pattern, refusing one over limit instructions
+// (0: no limit).
+func compileWithin(pattern string, limit int) (*regexp.Regexp, error) {
 	ast, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		var se *syntax.Error
@@ -46,9 +57,9 @@ func compile(pattern string) (*regexp.Regexp, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n := len(prog.Inst); n > MaxCriterionInstructions {
+	if n := len(prog.Inst); limit > 0 && n > limit {
 		return nil, fmt.Errorf("too large: it compiles to %d instructions, at most %d "+
-			"(a counted repetition such as x{0,500} copies x that many times)", n, MaxCriterionInstructions)
+			"(a counted repetition such as x{0,500} copies x that many times)", n, limit)
 	}
 	return regexp.Compile(pattern)
 }
@@ -92,7 +103,7 @@ func (c *regexCache) compile(pattern string) (*regexp.Regexp, error) {
 	if ok {
 		return re, nil
 	}
-	re, err := compile(pattern)
+	re, err := compileStored(pattern)
 	if err != nil {
 		return nil, err
 	}

@@ -299,3 +299,24 @@ func TestIndexConcurrent(t *testing.T) {
 func cmpHooks(a, b *ExecutionHook) int {
 	return compareEntries(&entry{hook: a}, &entry{hook: b})
 }
+
+// The size limit is checked when a hook is written: a hook stored before
+// the limit existed still indexes and matches, rather than silently not
+// running.
+func TestIndexKeepsAStoredHookOverTheSizeLimit(t *testing.T) {
+	t.Parallel()
+	big := Criterion{CriterionContainerName, `a{999}a{999}a|^mysql$`}
+	h := newHook(1, "old", big)
+	if err := h.Validate(); err == nil {
+		t.Fatal("a criterion over the size limit validates")
+	}
+	ix := NewIndex(Config{})
+	if err := ix.Put(testAccount, h); err != nil {
+		t.Fatalf("Put of a stored hook over the size limit: %v", err)
+	}
+	res := ix.Match(testAccount, testApp, ActionSnapshot, StagePre, []events.Container{
+		{NamespaceName: "ns", PodName: "db-0", ContainerName: "mysql", ContainerImage: "mysql:8"}})
+	if len(res.Matches) != 1 || res.Matches[0].Hook.Name != "old" {
+		t.Fatalf("matches %+v", res.Matches)
+	}
+}

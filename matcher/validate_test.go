@@ -145,12 +145,12 @@ func TestValidate(t *testing.T) {
 			h.MatchingCriteria = []Criterion{{CriterionPodName, `\Z`}}
 		}, wantFields: []string{"matchingCriteria[0].value"}, wantReason: "invalid RE2 regex: error parsing regexp: invalid escape sequence: `\\Z`"},
 		{name: "criterion value at the size limit", given: func(h *ExecutionHook) {
-			h.MatchingCriteria = []Criterion{{CriterionPodName, `^[a-z0-9-]{1,253}$`}, {CriterionContainerImage, `a{998}`}}
+			h.MatchingCriteria = []Criterion{{CriterionPodName, `^[a-z0-9-]{1,253}$`}, {CriterionContainerImage, `a{999}a{999}`}, {CriterionNamespaceName, `^[a-z0-9-]{1,253}\.[a-z0-9-]{1,253}$`}}
 		}},
 		{name: "criterion value over the size limit", given: func(h *ExecutionHook) {
-			h.MatchingCriteria = []Criterion{{CriterionPodName, `a{999}`}, {CriterionContainerImage, `(?i)\pL{0,500}c`}}
+			h.MatchingCriteria = []Criterion{{CriterionPodName, `a{999}a{999}a`}, {CriterionContainerImage, `(?i)\pL{0,1000}c`}}
 		}, wantFields: []string{"matchingCriteria[0].value", "matchingCriteria[1].value"},
-			wantReason: "invalid RE2 regex: too large: it compiles to 1001 instructions, at most 1000"},
+			wantReason: "invalid RE2 regex: too large: it compiles to 2001 instructions, at most 2000"},
 		{name: "action", given: func(h *ExecutionHook) { h.Action = "clone" }, wantFields: []string{"action"}},
 		{name: "stage", given: func(h *ExecutionHook) { h.Stage = "during" }, wantFields: []string{"stage"}},
 		{name: "restore has no pre stage", given: func(h *ExecutionHook) { h.Action, h.Stage = ActionRestore, StagePre },
