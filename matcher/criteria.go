@@ -36,7 +36,9 @@ const MaxCriterionInstructions = 2000
 // backtracking): a criterion needs no timeout. A construct RE2 lacks
 // (lookaround, backreferences, atomic groups) is refused with a hint, and
 // a pattern larger than MaxCriterionInstructions is refused.
-func compile(pattern string) (*regexp.Regexp, error) { return compileWithin(pattern, MaxCriterionInstructions) }
+func compile(pattern string) (*regexp.Regexp, error) {
+	return compileWithin(pattern, MaxCriterionInstructions)
+}
 
 // compileStored compiles a stored hook's pattern without the size limit:
 // a hook written before the limit existed is still matched, never dropped.
