@@ -55,7 +55,7 @@ func TestFaultLeadersKilled(t *testing.T) {
 		before := l.answeredCount()
 		e.waitFor("progress before killing the "+what+" leader", 2*time.Minute, func() error {
 			if l.answeredCount() < before+runs/8 {
-				return fmt.Errorf("%d answered", l.answeredCount())
+				return fmt.Errorf("%d answered (the results stream holds %d stage results)", l.answeredCount(), l.streamStageResults())
 			}
 			return nil
 		})

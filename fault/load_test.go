@@ -3,6 +3,7 @@ package fault_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hookshot-dev/hookshot/engine/store"
@@ -97,20 +99,46 @@ func newLoad(e *env, containers int, sleep string) *load {
 func (l *load) follow() {
 	e := l.e
 	ctx, cancel := context.WithCancel(context.Background())
-	cons, err := e.js.OrderedConsumer(e.t.Context(), events.StreamResults, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{events.SubjectStageResults + "." + account + ".*"},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	})
+	filter := events.SubjectStageResults + "." + account + ".*"
+	// An ordered consumer does not always recover from its stream's leader
+	// being killed: after 5 s of errors, a new one resumes after the last
+	// message seen.
+	consumer := func(last uint64) (jetstream.Consumer, error) {
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverAllPolicy}
+		if last > 0 {
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, last+1
+		}
+		return e.js.OrderedConsumer(ctx, events.StreamResults, cfg)
+	}
+	cons, err := consumer(0)
 	if err != nil {
 		e.t.Fatalf("follow stage results: %v", err)
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		var last uint64
+		failing := time.Time{}
 		for ctx.Err() == nil {
 			msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
 			if err != nil {
+				if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, nats.ErrTimeout) {
+					continue
+				}
+				if failing.IsZero() {
+					failing = time.Now()
+				}
+				if time.Since(failing) > 5*time.Second {
+					if c, err := consumer(last); err == nil {
+						cons, failing = c, time.Time{}
+					}
+				}
+				time.Sleep(100 * time.Millisecond)
 				continue
+			}
+			failing = time.Time{}
+			if md, err := msg.Metadata(); err == nil {
+				last = md.Sequence.Stream
 			}
 			sr, err := events.DecodeStageResult(msg.Data())
 			if err != nil {
@@ -244,7 +272,8 @@ func (l *load) waitAnswered(within time.Duration, what string) bool {
 			return true
 		}
 		if time.Now().After(deadline) || l.e.t.Context().Err() != nil {
-			l.e.t.Errorf("%s: %d stages not answered within %s", what, l.pending(), within)
+			l.e.t.Errorf("%s: %d stages not answered within %s (the results stream holds %d stage results, the test saw %d)",
+				what, l.pending(), within, l.streamStageResults(), l.answeredCount())
 			l.e.dumpLogs()
 			return false
 		}
@@ -541,4 +570,13 @@ func (l *load) waitStageResultErrors(n int) string {
 		return ""
 	}
 	return fmt.Sprintf("%d of %d (%s)", failed, len(keys), first)
+}
+
+// streamStageResults is how many stage results of the account the results
+// stream holds (-1: unknown), to tell a stalled engine from a stalled
+// follower.
+func (l *load) streamStageResults() int {
+	ctx, cancel := context.WithTimeout(l.e.t.Context(), 10*time.Second)
+	defer cancel()
+	return l.e.countResults(ctx, events.SubjectStageResults+"."+account+".*")
 }
