@@ -33,7 +33,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/config"
-	"github.com/hookshot-dev/hookshot/engine/cluster"
+	"github.com/hookshot-dev/hookshot/internal/cluster"
 )
 
 // kubeDir holds the Kubernetes manifests: base/ (every resource), trial/

@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
 	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/internal/embedded/natstest"
 )
 
 // fastRetry retries quickly and records every retry.

@@ -15,8 +15,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/hookshot-dev/hookshot/engine/cluster/kubetest"
 	"github.com/hookshot-dev/hookshot/executor"
+	"github.com/hookshot-dev/hookshot/internal/cluster/kubetest"
 )
 
 // kubeCluster starts a kubetest cluster with the exec tests' pods. After

@@ -1,7 +1,7 @@
 // Package astra names the numbers of the NetApp Astra problem catalogue
 // that Hookshot answers with (https://astra.netapp.io/problems/N), so the
 // server and the Go client say them the same way. The titles, details and
-// statuses come from the catalogue itself (engine/api/astra-problems.tsv).
+// statuses come from the catalogue itself (internal/api/astra-problems.tsv).
 package astra
 
 // Problem is a number of Astra's problem catalogue.

@@ -18,12 +18,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/hookshot-dev/hookshot/engine"
-	"github.com/hookshot-dev/hookshot/engine/api"
-	"github.com/hookshot-dev/hookshot/engine/cluster"
-	"github.com/hookshot-dev/hookshot/engine/driver"
-	"github.com/hookshot-dev/hookshot/engine/metrics"
-	"github.com/hookshot-dev/hookshot/engine/worker"
+	"github.com/hookshot-dev/hookshot/internal/api"
+	"github.com/hookshot-dev/hookshot/internal/cluster"
+	"github.com/hookshot-dev/hookshot/internal/driver"
+	"github.com/hookshot-dev/hookshot/internal/engine"
+	"github.com/hookshot-dev/hookshot/internal/metrics"
+	"github.com/hookshot-dev/hookshot/internal/worker"
 )
 
 // Config says which parts to start. A nil part is not started.

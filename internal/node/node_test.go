@@ -9,13 +9,13 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/hookshot-dev/hookshot/engine"
-	"github.com/hookshot-dev/hookshot/engine/api"
-	"github.com/hookshot-dev/hookshot/engine/driver"
-	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
-	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/internal/api"
+	"github.com/hookshot-dev/hookshot/internal/driver"
+	"github.com/hookshot-dev/hookshot/internal/embedded/natstest"
+	"github.com/hookshot-dev/hookshot/internal/engine"
 	"github.com/hookshot-dev/hookshot/internal/node"
+	"github.com/hookshot-dev/hookshot/internal/worker"
 )
 
 // Every part the node started has stopped (its goroutines ended) once Stop

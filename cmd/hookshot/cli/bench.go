@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookshot-dev/hookshot/engine/enginebench"
+	"github.com/hookshot-dev/hookshot/internal/enginebench"
 )
 
 // benchReport is the JSON form of an enginebench.Report: durations in

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookshot-dev/hookshot/engine/tlsreload"
+	"github.com/hookshot-dev/hookshot/internal/tlsreload"
 )
 
 func newCertsCmd() *cobra.Command {

@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/cli"
-	"github.com/hookshot-dev/hookshot/engine/api"
-	"github.com/hookshot-dev/hookshot/engine/cluster"
-	"github.com/hookshot-dev/hookshot/engine/cluster/clustertest"
-	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
-	"github.com/hookshot-dev/hookshot/engine/store"
 	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/internal/api"
+	"github.com/hookshot-dev/hookshot/internal/cluster"
+	"github.com/hookshot-dev/hookshot/internal/cluster/clustertest"
+	"github.com/hookshot-dev/hookshot/internal/embedded/natstest"
+	"github.com/hookshot-dev/hookshot/internal/store"
 )
 
 // startAPIWithClusters serves the API alone (no engine) over a real NATS,

@@ -24,17 +24,17 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/config"
-	"github.com/hookshot-dev/hookshot/engine"
-	"github.com/hookshot-dev/hookshot/engine/api"
-	"github.com/hookshot-dev/hookshot/engine/cluster"
-	"github.com/hookshot-dev/hookshot/engine/driver"
-	"github.com/hookshot-dev/hookshot/engine/embedded"
-	"github.com/hookshot-dev/hookshot/engine/metrics"
-	"github.com/hookshot-dev/hookshot/engine/tlsreload"
-	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
+	"github.com/hookshot-dev/hookshot/internal/api"
+	"github.com/hookshot-dev/hookshot/internal/cluster"
+	"github.com/hookshot-dev/hookshot/internal/driver"
+	"github.com/hookshot-dev/hookshot/internal/embedded"
+	"github.com/hookshot-dev/hookshot/internal/engine"
+	"github.com/hookshot-dev/hookshot/internal/metrics"
 	"github.com/hookshot-dev/hookshot/internal/node"
+	"github.com/hookshot-dev/hookshot/internal/tlsreload"
+	"github.com/hookshot-dev/hookshot/internal/worker"
 )
 
 // Daemon roles.

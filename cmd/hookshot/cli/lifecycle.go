@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookshot-dev/hookshot/client"
-	"github.com/hookshot-dev/hookshot/engine/driver"
 	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/internal/driver"
 )
 
 // lifecycleKind is one of the four API-driven actions.

@@ -12,7 +12,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/hookshot-dev/hookshot/engine/embedded"
+	"github.com/hookshot-dev/hookshot/internal/embedded"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookshot-dev/hookshot/engine/embedded"
-	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
+	"github.com/hookshot-dev/hookshot/internal/embedded"
+	"github.com/hookshot-dev/hookshot/internal/embedded/natstest"
 )
 
 // readyz returns /readyz's status code and its checks.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookshot-dev/hookshot/engine/scenario"
+	"github.com/hookshot-dev/hookshot/internal/scenario"
 )
 
 // newScenarioCmd is `hookshot scenario`: replayable scenarios, run in process.
@@ -28,7 +28,7 @@ against a fresh Hookshot in this process (embedded NATS in a temp dir, the
 engine, one worker, the action driver); no server is needed.
 
 The format is documented in examples/scenarios/README.md and in the Go
-package engine/scenario; examples/scenarios holds examples that pass.`,
+package internal/scenario; examples/scenarios holds examples that pass.`,
 	}
 	cmd.AddCommand(newScenarioRunCmd(), newScenarioCheckCmd())
 	return cmd

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/cli"
-	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
 	"github.com/hookshot-dev/hookshot/events"
+	"github.com/hookshot-dev/hookshot/internal/embedded/natstest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )

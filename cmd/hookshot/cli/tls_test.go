@@ -14,7 +14,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
-	"github.com/hookshot-dev/hookshot/engine/tlsreload"
+	"github.com/hookshot-dev/hookshot/internal/tlsreload"
 )
 
 // files returns a generated certificate's files, failing the test on error.

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookshot-dev/hookshot/engine/api"
+	"github.com/hookshot-dev/hookshot/internal/api"
 )
 
 func newTokensCmd() *cobra.Command {

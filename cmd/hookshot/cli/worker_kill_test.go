@@ -18,11 +18,11 @@ import (
 	"go.uber.org/zap/zaptest"
 	"golang.org/x/sys/unix"
 
-	"github.com/hookshot-dev/hookshot/engine"
-	"github.com/hookshot-dev/hookshot/engine/embedded/natstest"
-	"github.com/hookshot-dev/hookshot/engine/worker"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
+	"github.com/hookshot-dev/hookshot/internal/embedded/natstest"
+	"github.com/hookshot-dev/hookshot/internal/engine"
+	"github.com/hookshot-dev/hookshot/internal/worker"
 	"github.com/hookshot-dev/hookshot/matcher"
 )
 

@@ -12,7 +12,7 @@ package config
 import (
 	"time"
 
-	"github.com/hookshot-dev/hookshot/engine/cluster"
+	"github.com/hookshot-dev/hookshot/internal/cluster"
 )
 
 // Config is the whole configuration of `hookshot server` and `hookshot worker`.
@@ -24,7 +24,7 @@ type Config struct {
 	API     API    `yaml:"api"`
 	Engine  Engine `yaml:"engine"`
 	Workers Worker `yaml:"workers"`
-	// Clusters are where apps' containers live; see engine/cluster.
+	// Clusters are where apps' containers live; see internal/cluster.
 	Clusters []cluster.Config `yaml:"clusters" flag:"-" usage:"clusters whose containers hooks run in (file only): [{name, type: kubernetes|docker, kubeconfig, context, inCluster, host}]"`
 	// Ops is the listener of /healthz, /readyz, /metrics and /admin/loglevel
 	// for processes without the API (a worker daemon); the server serves them
