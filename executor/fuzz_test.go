@@ -67,7 +67,10 @@ func FuzzSourceValidate(f *testing.F) {
 // sizes, and checks the bound, the count, and what is kept.
 func FuzzCapture(f *testing.F) {
 	f.Add([]byte("hello, world"), uint16(4), []byte{1, 2, 3})
-	f.Add(bytes.Repeat([]byte("x"), 1000), uint16(64), []byte{200, 7, 0, 255})
+	// Seeds stay short: the fuzzer minimizes every input that finds new
+	// code by trying to drop each substring, so a long seed keeps a worker
+	// minimizing instead of exploring. A small limit truncates as well.
+	f.Add([]byte("0123456789abcdefghijklmnopqrstuvwxyz"), uint16(8), []byte{5, 7, 0, 255})
 	f.Add([]byte("a€b€c€d€e€"), uint16(5), []byte{2})
 	f.Add([]byte{}, uint16(0), []byte{})
 	f.Fuzz(func(t *testing.T, data []byte, limit16 uint16, sizes []byte) {
