@@ -643,19 +643,32 @@ func update[T any, P record[T]](ctx context.Context, s *Store, c *collection[T],
 
 // remove deletes the value at rev (0: any) and releases its name.
 func remove[T any](ctx context.Context, s *Store, c *collection[T], kind, account, id string, rev uint64, nameOf func(*T) string) error {
-	old, err := c.Get(ctx, account, id)
-	if err != nil {
-		return err
+	for attempt := 1; ; attempt++ {
+		old, err := c.Get(ctx, account, id)
+		if err != nil {
+			return err
+		}
+		if rev != 0 && rev != old.Revision {
+			return fmt.Errorf("%s %s is at revision %d, not %d: %w", kind, id, old.Revision, rev, ErrConflict)
+		}
+		err = c.Delete(ctx, account, id, old.Revision)
+		if errors.Is(err, ErrConflict) && rev == 0 && attempt < removeAttempts {
+			// No revision was asked for: the resource moved between the
+			// read and the delete (the collector wrote an app's state), so
+			// delete what is there now.
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		s.releaseName(ctx, kind, account, nameOf(&old.Value), id)
+		return nil
 	}
-	if rev != 0 && rev != old.Revision {
-		return fmt.Errorf("%s %s is at revision %d, not %d: %w", kind, id, old.Revision, rev, ErrConflict)
-	}
-	if err := c.Delete(ctx, account, id, old.Revision); err != nil {
-		return err
-	}
-	s.releaseName(ctx, kind, account, nameOf(&old.Value), id)
-	return nil
 }
+
+// removeAttempts bounds how often a delete without a revision reads again
+// after the resource moved under it.
+const removeAttempts = 5
 
 // nameKey is the reservation key of a resource name: names may hold any
 // character, so the key holds a hash of it.

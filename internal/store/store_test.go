@@ -472,3 +472,42 @@ func TestInvalidAccountOrIDIsErrInvalidKey(t *testing.T) {
 		})
 	}
 }
+
+// A delete without a revision deletes what is there, even while another
+// writer (the app-state collector) keeps changing the resource; with a
+// revision it is a compare-and-set.
+func TestDeleteWithoutRevisionWinsOverConcurrentWrites(t *testing.T) {
+	ctx, st := openStore(t)
+	for i := range 5 {
+		a, err := st.CreateApp(ctx, "acct", store.App{Name: fmt.Sprintf("busy-%d", i)}, "tester")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				// As the collector writes: compare-and-set, a few times
+				// a millisecond.
+				if e, err := st.Apps.Get(ctx, "acct", a.ID); err == nil {
+					e.Value.State = fmt.Sprintf("state-%d", e.Revision)
+					_, _ = st.Apps.Update(ctx, "acct", a.ID, e.Value, e.Revision)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+		time.Sleep(20 * time.Millisecond)
+		err = st.DeleteApp(ctx, "acct", a.ID, 0)
+		close(stop)
+		<-done
+		if err != nil {
+			t.Fatalf("delete %d without a revision while the app is written: %v", i, err)
+		}
+	}
+}
