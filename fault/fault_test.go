@@ -5,9 +5,12 @@ import (
 	"strings"
 
 	"fmt"
-	"github.com/hookshot-dev/hookshot/events"
 	"testing"
 	"time"
+
+	"github.com/hookshot-dev/hookshot/events"
+
+	"net/http"
 
 	"github.com/hookshot-dev/hookshot/fault"
 )
@@ -220,6 +223,10 @@ func TestFaultStorageFull(t *testing.T) {
 	}
 	answeredWhileFull := l.answeredCount() - answeredBefore
 	e.deleteFiller()
+	// Bug 2: /readyz reports storage trouble (its "storage" check writes).
+	if readyz[http.StatusServiceUnavailable] == 0 {
+		t.Errorf("/readyz never answered 503 while JetStream storage was full: %v", readyz)
+	}
 	lastFault := time.Now()
 	wait()
 	l.waitAnswered(3*time.Minute, "after storage was freed")

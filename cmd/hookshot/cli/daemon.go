@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/google/uuid"
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/config"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
@@ -145,6 +146,7 @@ type daemon struct {
 	progress progress                     // how far start-up got, for /readyz
 	api      atomic.Pointer[http.Handler] // the API, once it is ready
 	dialErr  atomic.Pointer[error]        // why the last attempt to reach NATS failed
+	probeKey string                       // this daemon's key in the run-state bucket, for the storage check
 }
 
 // progress is how far start-up got: /readyz answers while it runs.
@@ -187,7 +189,8 @@ func runDaemon(ctx context.Context, cfg config.Config, role string, stderr io.Wr
 	configured, _ := zapcore.ParseLevel(cfg.Log.Level)
 	toggleDebugOnSIGUSR1(level, configured, log, done)
 
-	d := &daemon{cfg: cfg, role: role, log: log, level: level, metrics: metrics.New(), done: done}
+	d := &daemon{cfg: cfg, role: role, log: log, level: level, metrics: metrics.New(), done: done,
+		probeKey: "probe." + role + "." + uuid.NewString()}
 	d.progress.setProvisioned(errors.New("not started"))
 	if err := d.start(ctx, stderr); err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
@@ -489,6 +492,20 @@ func (d *daemon) checks() []check {
 			return err
 		}},
 	}
+	// "storage" writes a few bytes: JetStream that cannot store them (its
+	// storage full) answers nothing but errors, while every other check
+	// still looks fine.
+	cs = append(cs, check{"storage", func(ctx context.Context) error {
+		if d.natsConnected() != nil {
+			return errNATSDown
+		}
+		if err, _, _ := d.progress.get(); err != nil {
+			return errors.New("not provisioned yet")
+		}
+		ctx, cancel := d.whileConnected(ctx)
+		defer cancel()
+		return d.probeStorage(ctx)
+	}})
 	if d.role == roleServer {
 		cs = append(cs, check{"engine", d.partCheck(func() func() error {
 			if _, eng, _ := d.progress.get(); eng != nil {
@@ -538,6 +555,28 @@ func (d *daemon) lookUpProvisioned(ctx context.Context) error {
 	}
 	return nil
 }
+
+// probeStorage writes this daemon's probe key in the run-state bucket (whose
+// TTL removes it once the daemon is gone). Storage full is said as such.
+func (d *daemon) probeStorage(ctx context.Context) error {
+	kv, err := d.js.KeyValue(ctx, events.BucketRuns)
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", events.BucketRuns, err)
+	}
+	_, err = kv.Put(ctx, d.probeKey, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+	var apiErr *jetstream.APIError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrInsufficientStorage:
+		return fmt.Errorf("storage full: JetStream cannot store a write: %w", err)
+	}
+	return fmt.Errorf("cannot write to JetStream: %w", err)
+}
+
+// jsErrInsufficientStorage is JetStream's "insufficient storage resources
+// available".
+const jsErrInsufficientStorage jetstream.ErrorCode = 10047
 
 // whileConnected returns a context that also ends when the NATS connection
 // is lost (or already is), so a request in flight does not wait out its
