@@ -121,11 +121,62 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg ProvisionConfig)
 		}
 	}
 	for _, kc := range cfg.BucketConfigs() {
-		if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
+		if err := provisionBucket(ctx, js, kc); err != nil {
 			return fmt.Errorf("provision bucket %s: %w", kc.Bucket, err)
 		}
 	}
 	return nil
+}
+
+// provisionBucket creates or updates a bucket, and on a cluster makes its
+// reads go to the stream's leader. nats.go creates buckets with direct
+// gets allowed, which any replica answers, so on 3 replicas a read right
+// after a write could miss it (a hook created right after its source was
+// refused: "no hook source with this id"). Every check Hookshot makes
+// before a write (a source exists, a name is free, a revision matches)
+// needs to read its own writes.
+func provisionBucket(ctx context.Context, js jetstream.JetStream, kc jetstream.KeyValueConfig) error {
+	stream := "KV_" + kc.Bucket
+	if kv, err := js.KeyValue(ctx, kc.Bucket); err == nil {
+		st, err := kv.Status(ctx)
+		if err != nil {
+			return err
+		}
+		bs, ok := st.(*jetstream.KeyValueBucketStatus)
+		if !ok {
+			return fmt.Errorf("bucket %s: status of type %T", kc.Bucket, st)
+		}
+		if c := bs.Config(); c.History == max(kc.History, 1) && c.TTL == kc.TTL && c.Replicas == max(kc.Replicas, 1) &&
+			c.Description == kc.Description && c.Storage == kc.Storage {
+			// As configured: updating it again would allow direct gets
+			// for a moment, and a client binding then would keep them.
+			return leaderReads(ctx, js, stream, kc.Replicas)
+		}
+	} else if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return err
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
+		return err
+	}
+	return leaderReads(ctx, js, stream, kc.Replicas)
+}
+
+// leaderReads turns direct gets off on a replicated bucket's stream.
+func leaderReads(ctx context.Context, js jetstream.JetStream, stream string, replicas int) error {
+	if replicas <= 1 {
+		return nil // one replica: direct gets read what was written
+	}
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	c := s.CachedInfo().Config
+	if !c.AllowDirect {
+		return nil
+	}
+	c.AllowDirect = false
+	_, err = js.UpdateStream(ctx, c)
+	return err
 }
 
 // ErrProvisionRefused is wrapped by a provisioning error that retrying

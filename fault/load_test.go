@@ -75,18 +75,14 @@ func newLoad(e *env, containers int, sleep string) *load {
 		e.t.Fatalf("save source: %v", err)
 	}
 	for _, stage := range []string{"pre", "post"} {
-		// Retried: on a 3-node cluster the source just written may not be
-		// readable yet (KV reads are direct gets, answered by any replica;
-		// see docs/reliability.md).
-		e.waitFor("save hook", time.Minute, func() error {
-			_, err := st.SaveHook(ctx, account, matcher.ExecutionHook{Type: matcher.MediaType, Version: matcher.CurrentVersion,
-				HookType: matcher.HookTypeCustom, Name: "trace-" + stage, AppID: l.app, Action: "snapshot", Stage: stage,
-				HookSourceID: src.Source.ID, Arguments: []string{sleep}}, "fault-suite")
-			if err != nil {
-				e.t.Logf("save hook: %v", err)
-			}
-			return err
-		})
+		// Not retried: on a 3-node cluster the source just written must be
+		// readable at once (provisioning turns direct gets off, which any
+		// replica would answer; see docs/reliability.md).
+		if _, err := st.SaveHook(ctx, account, matcher.ExecutionHook{Type: matcher.MediaType, Version: matcher.CurrentVersion,
+			HookType: matcher.HookTypeCustom, Name: "trace-" + stage, AppID: l.app, Action: "snapshot", Stage: stage,
+			HookSourceID: src.Source.ID, Arguments: []string{sleep}}, "fault-suite"); err != nil {
+			e.t.Fatalf("save hook right after its source: %v", err)
+		}
 	}
 	l.follow()
 	probe := "probe-" + uuid.NewString()[:8]
