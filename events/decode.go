@@ -142,7 +142,7 @@ func DecodeExecutionResult(data []byte) (*ExecutionResult, error) {
 		return nil, err
 	}
 	if !ValidToken(r.ExecutionID) || !ValidToken(r.RunID) || !ValidToken(r.AccountID) {
-		return nil, &DecodeError{Fields: []FieldError{{"data", "executionID, runID and accountID are required tokens"}}}
+		return nil, &DecodeError{Fields: []FieldError{{Field: "data", Reason: "executionID, runID and accountID are required tokens"}}}
 	}
 	return &r, nil
 }

@@ -3,6 +3,8 @@ package executor
 import (
 	"errors"
 	"strings"
+
+	"github.com/hookshot-dev/hookshot/events"
 )
 
 var (
@@ -26,25 +28,19 @@ var (
 	ErrInvalidSpec = errors.New("executor: invalid run spec")
 )
 
-// FieldError is one invalid field. Field is the JSON name of the field as Astra
-// spells it ("name", "source", "sourceMD5Checksum"); Reason says what is wrong
-// in words an operator can act on.
-type FieldError struct {
-	Field  string
-	Reason string
-	// Extended is set when the field conforms to the schema but fails a rule
-	// beyond it (a script with a carriage return or binary data, a checksum
-	// that does not match): Astra's problem 9 rather than 8.
-	Extended bool
-}
-
-func (e FieldError) Error() string { return e.Field + ": " + e.Reason }
+// FieldError names one invalid field of a hook source (Field as the Astra
+// schema spells it: "name", "source", "sourceMD5Checksum"): the field error
+// every Hookshot package shares (see events.FieldError).
+type FieldError = events.FieldError
 
 // ValidationError lists every invalid field of a hook source, in the order of
 // the fields in the Astra schema. It matches ErrInvalidSource with errors.Is.
 type ValidationError struct {
 	Fields []FieldError
 }
+
+// FieldErrors lists the invalid fields (the API names each in its problem).
+func (e *ValidationError) FieldErrors() []FieldError { return e.Fields }
 
 func (e *ValidationError) Error() string {
 	var b strings.Builder

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/hookshot-dev/hookshot/events"
 )
 
 var (
@@ -13,26 +15,18 @@ var (
 	ErrAccountRequired = errors.New("matcher: account is required")
 )
 
-// FieldError names one invalid field of an execution hook. Field is a JSON
-// path into the Astra request body: "name", "matchingCriteria[2].value",
-// "arguments[3]". It maps onto an Astra problem's invalidFields item.
-type FieldError struct {
-	Field  string `json:"name"`
-	Reason string `json:"reason"`
-	// Extended is set when the field conforms to the schema but fails a
-	// rule beyond it (a regex that does not compile, an action/stage pair
-	// that does not exist, a reference to a missing resource): Astra's
-	// problem 9 rather than 8.
-	Extended bool `json:"-"`
-}
-
-func (f FieldError) String() string { return f.Field + ": " + f.Reason }
+// FieldError names one invalid field of an execution hook: the field error
+// every Hookshot package shares (see events.FieldError).
+type FieldError = events.FieldError
 
 // ValidationError lists every invalid field of an execution hook, in the
 // order of the Astra schema.
 type ValidationError struct {
 	Fields []FieldError
 }
+
+// FieldErrors lists the invalid fields (the API names each in its problem).
+func (e *ValidationError) FieldErrors() []FieldError { return e.Fields }
 
 func (e *ValidationError) Error() string {
 	var b strings.Builder

@@ -16,7 +16,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
-	"github.com/hookshot-dev/hookshot/executor"
+	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/internal/cluster"
 	"github.com/hookshot-dev/hookshot/internal/driver"
 	"github.com/hookshot-dev/hookshot/internal/engine"
@@ -348,31 +348,19 @@ func (s *Server) errProblem(r *http.Request, err error, item bool) *Problem {
 }
 
 // validationProblem maps a validation error to 400/8 (schema) or 400/9
-// (extended), naming every field; nil when err is not one.
+// (extended: every field fails only a rule beyond the schema), naming every
+// field; nil when err is not one. Every package's validation error lists
+// the same events.FieldError.
 func validationProblem(err error) *Problem {
+	var ve interface{ FieldErrors() []events.FieldError }
+	if !errors.As(err, &ve) {
+		return nil
+	}
 	var fields []Invalid
 	extendedOnly := true
-	var me *matcher.ValidationError
-	var xe *executor.ValidationError
-	var de *driver.ValidationError
-	switch {
-	case errors.As(err, &de):
-		for _, f := range de.Fields {
-			fields = append(fields, Invalid{f.Field, f.Reason})
-		}
-		extendedOnly = false
-	case errors.As(err, &me):
-		for _, f := range me.Fields {
-			fields = append(fields, Invalid{f.Field, f.Reason})
-			extendedOnly = extendedOnly && f.Extended
-		}
-	case errors.As(err, &xe):
-		for _, f := range xe.Fields {
-			fields = append(fields, Invalid{f.Field, f.Reason})
-			extendedOnly = extendedOnly && f.Extended
-		}
-	default:
-		return nil
+	for _, f := range ve.FieldErrors() {
+		fields = append(fields, Invalid{f.Field, f.Reason})
+		extendedOnly = extendedOnly && f.Extended
 	}
 	if extendedOnly {
 		return problem(astra.InvalidField).fields(fields...)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/internal/errkind"
 )
 
@@ -30,20 +31,18 @@ var (
 	errLeaseLost = errors.New("driver: lease lost")
 )
 
-// FieldError names one invalid field of an action. Field is the JSON name
-// ("kind", "snapshotID", "appID"); it maps onto an Astra problem's
-// invalidFields item.
-type FieldError struct {
-	Field  string `json:"name"`
-	Reason string `json:"reason"`
-}
-
-func (f FieldError) String() string { return f.Field + ": " + f.Reason }
+// FieldError names one invalid field of an action ("kind", "snapshotID",
+// "appID"): the field error every Hookshot package shares (see
+// events.FieldError).
+type FieldError = events.FieldError
 
 // ValidationError lists every invalid field of an action given to Create.
 type ValidationError struct {
 	Fields []FieldError
 }
+
+// FieldErrors lists the invalid fields (the API names each in its problem).
+func (e *ValidationError) FieldErrors() []FieldError { return e.Fields }
 
 func (e *ValidationError) Error() string {
 	var b strings.Builder
