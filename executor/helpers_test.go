@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookshot-dev/hookshot/internal/testkit"
 )
 
 // testDeadline bounds every wait in these tests; a hang fails instead of
@@ -16,15 +18,7 @@ const testDeadline = 30 * time.Second
 // waitFor polls cond until it holds or testDeadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(testDeadline)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
+	testkit.WaitFor(t, testDeadline, what, cond)
 }
 
 // readPID waits until a script has written a pid (and a newline) to path.

@@ -17,6 +17,7 @@ import (
 	"github.com/hookshot-dev/hookshot/internal/embedded/natstest"
 	"github.com/hookshot-dev/hookshot/internal/engine"
 	"github.com/hookshot-dev/hookshot/internal/store"
+	"github.com/hookshot-dev/hookshot/internal/testkit"
 	"github.com/hookshot-dev/hookshot/internal/worker"
 	"github.com/hookshot-dev/hookshot/matcher"
 )
@@ -177,13 +178,7 @@ func readLines(t *testing.T, path string) []string {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 30*time.Second, what, cond)
 }
 
 func ctr(ns, pod, name, image string, labels ...string) events.Container {

@@ -1,7 +1,6 @@
 package tlsreload_test
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookshot-dev/hookshot/internal/testkit"
 	"github.com/hookshot-dev/hookshot/internal/tlsreload"
 )
 
@@ -229,17 +229,7 @@ func servedCN(t *testing.T, addr string, roots *x509.CertPool) string {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
+	testkit.WaitFor(t, 10*time.Second, what, cond)
 }
 
 var okHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

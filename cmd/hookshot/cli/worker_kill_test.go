@@ -22,6 +22,7 @@ import (
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/internal/embedded/natstest"
 	"github.com/hookshot-dev/hookshot/internal/engine"
+	"github.com/hookshot-dev/hookshot/internal/testkit"
 	"github.com/hookshot-dev/hookshot/internal/worker"
 	"github.com/hookshot-dev/hookshot/matcher"
 )
@@ -307,13 +308,7 @@ func subjectMessages(t *testing.T, ctx context.Context, js jetstream.JetStream, 
 
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.WaitFor(t, d, what, cond)
 }
 
 func stopWithin(t *testing.T, stop func(context.Context) error) {
