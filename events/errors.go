@@ -30,6 +30,19 @@ func (f FieldError) String() string { return f.Field + ": " + f.Reason }
 // Error makes a single FieldError an error too.
 func (f FieldError) Error() string { return f.String() }
 
+// FieldsText is what every validation error says: what was invalid, then
+// each field and why ("invalid hook source: name: required; source: …").
+func FieldsText(what string, fields []FieldError) string {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = f.String()
+	}
+	if len(parts) == 0 {
+		return what
+	}
+	return what + ": " + strings.Join(parts, "; ")
+}
+
 // DecodeError reports a message that could not be decoded or validated. RunID
 // (and the rest of the stage identity) is filled in when the message carried
 // it, so the engine can answer the waiting controller with a failed stage
@@ -43,13 +56,7 @@ type DecodeError struct {
 	Stage     string
 }
 
-func (e *DecodeError) Error() string {
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + ": " + f.Reason
-	}
-	return "malformed message: " + strings.Join(parts, "; ")
-}
+func (e *DecodeError) Error() string { return FieldsText("malformed message", e.Fields) }
 
 // Unwrap lets errors.Is(err, ErrMalformed) hold.
 func (e *DecodeError) Unwrap() error { return ErrMalformed }

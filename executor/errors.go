@@ -2,7 +2,6 @@ package executor
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/hookshot-dev/hookshot/events"
 )
@@ -42,17 +41,7 @@ type ValidationError struct {
 // FieldErrors lists the invalid fields (the API names each in its problem).
 func (e *ValidationError) FieldErrors() []FieldError { return e.Fields }
 
-func (e *ValidationError) Error() string {
-	var b strings.Builder
-	b.WriteString("invalid hook source: ")
-	for i, f := range e.Fields {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(f.Error())
-	}
-	return b.String()
-}
+func (e *ValidationError) Error() string { return events.FieldsText("invalid hook source", e.Fields) }
 
 // Is reports whether target is ErrInvalidSource.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalidSource }

@@ -3,7 +3,6 @@ package matcher
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/hookshot-dev/hookshot/events"
 )
@@ -28,19 +27,7 @@ type ValidationError struct {
 // FieldErrors lists the invalid fields (the API names each in its problem).
 func (e *ValidationError) FieldErrors() []FieldError { return e.Fields }
 
-func (e *ValidationError) Error() string {
-	var b strings.Builder
-	b.WriteString(ErrInvalidHook.Error())
-	for i, f := range e.Fields {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
-		}
-		b.WriteString(f.String())
-	}
-	return b.String()
-}
+func (e *ValidationError) Error() string { return events.FieldsText(ErrInvalidHook.Error(), e.Fields) }
 
 // Is reports ErrInvalidHook as a match.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalidHook }

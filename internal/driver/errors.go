@@ -2,7 +2,6 @@ package driver
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/internal/errkind"
@@ -45,17 +44,7 @@ type ValidationError struct {
 func (e *ValidationError) FieldErrors() []FieldError { return e.Fields }
 
 func (e *ValidationError) Error() string {
-	var b strings.Builder
-	b.WriteString(ErrInvalidAction.Error())
-	for i, f := range e.Fields {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
-		}
-		b.WriteString(f.String())
-	}
-	return b.String()
+	return events.FieldsText(ErrInvalidAction.Error(), e.Fields)
 }
 
 // Is reports ErrInvalidAction as a match.

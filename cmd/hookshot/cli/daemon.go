@@ -147,6 +147,7 @@ type daemon struct {
 	api      atomic.Pointer[http.Handler] // the API, once it is ready
 	dialErr  atomic.Pointer[error]        // why the last attempt to reach NATS failed
 	probeKey string                       // this daemon's key in the run-state bucket, for the storage check
+	probeKV  atomic.Pointer[jetstream.KeyValue]
 }
 
 // progress is how far start-up got: /readyz answers while it runs.
@@ -559,11 +560,16 @@ func (d *daemon) lookUpProvisioned(ctx context.Context) error {
 // probeStorage writes this daemon's probe key in the run-state bucket (whose
 // TTL removes it once the daemon is gone). Storage full is said as such.
 func (d *daemon) probeStorage(ctx context.Context) error {
-	kv, err := d.js.KeyValue(ctx, events.BucketRuns)
-	if err != nil {
-		return fmt.Errorf("bucket %s: %w", events.BucketRuns, err)
+	kv := d.probeKV.Load()
+	if kv == nil {
+		bound, err := d.js.KeyValue(ctx, events.BucketRuns)
+		if err != nil {
+			return fmt.Errorf("bucket %s: %w", events.BucketRuns, err)
+		}
+		d.probeKV.Store(&bound) // bound once, not on every probe
+		kv = &bound
 	}
-	_, err = kv.Put(ctx, d.probeKey, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+	_, err := (*kv).Put(ctx, d.probeKey, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
 	var apiErr *jetstream.APIError
 	switch {
 	case err == nil:
