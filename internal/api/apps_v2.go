@@ -294,6 +294,12 @@ func (s *Server) removeApp(w http.ResponseWriter, r *http.Request, discovered bo
 	if p != nil {
 		return p
 	}
+	if h := strings.TrimSpace(r.Header.Get("If-Match")); h == "" || h == "*" {
+		// No revision asked for: delete what is there, even if the
+		// collector wrote the app's state since it was read (the store
+		// reads again), rather than answering 412 to a plain DELETE.
+		rev = 0
+	}
 	if err := s.store.DeleteApp(r.Context(), r.PathValue("account_id"), old.ID, rev); err != nil {
 		return s.errProblem(r, err, true)
 	}
