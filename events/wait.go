@@ -44,6 +44,13 @@ func WaitStageResult(ctx context.Context, js jetstream.JetStream, account, runID
 	}
 }
 
+// readerLife is how long one reader waits before a new one takes over.
+const readerLife = 10 * time.Second
+
+// errReaderRenewed ends a reader that lived readerLife (of unknown kind:
+// a new reader follows at once).
+var errReaderRenewed = errors.New("reader renewed")
+
 // The waits between readers after trouble that may pass.
 const (
 	waitMinBackoff = 100 * time.Millisecond
@@ -60,11 +67,18 @@ func waitStageResultOnce(ctx context.Context, js jetstream.JetStream, account, r
 	if err != nil {
 		return nil, err
 	}
+	// A reader lives readerLife: an ordered consumer does not always recover
+	// from a restart of its server, and a stuck one would wait out ctx.
+	life, cancel := context.WithTimeout(ctx, readerLife)
+	defer cancel()
 	for {
-		msg, err := cons.Next(jetstream.FetchContext(ctx))
+		msg, err := cons.Next(jetstream.FetchContext(life))
 		if err != nil {
-			if errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil {
+			if errors.Is(err, jetstream.ErrNoMessages) && life.Err() == nil {
 				continue
+			}
+			if ctx.Err() == nil && life.Err() != nil {
+				return nil, errReaderRenewed
 			}
 			return nil, err
 		}
