@@ -48,10 +48,15 @@ func startServerWithAPI(t *testing.T) (string, string) {
 	t.Helper()
 	addr := freePort(t)
 	apiAddr := freePort(t)
+	// The data directory is taken before the server starts: t.Cleanup
+	// runs last-registered first, so a TempDir taken inside the goroutine
+	// could be removed before the cleanup below stops the server that
+	// still writes into it ("directory not empty").
+	dataDir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		code, _, _ := run(t, ctx, "server", "--data-dir", t.TempDir(), "--nats-listen", addr, "--log-level", "error", "--concurrency", "2", "--stop-grace", "2s", "--api-listen", apiAddr, "--token", "default:admin:"+testToken)
+		code, _, _ := run(t, ctx, "server", "--data-dir", dataDir, "--nats-listen", addr, "--log-level", "error", "--concurrency", "2", "--stop-grace", "2s", "--api-listen", apiAddr, "--token", "default:admin:"+testToken)
 		done <- code
 	}()
 	t.Cleanup(func() {
