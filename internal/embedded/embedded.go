@@ -57,6 +57,11 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: listen port %q: %w", portStr, err)
 	}
+	if port == 0 {
+		// Port 0 asks for any free port, as net.Listen does (to
+		// nats-server, 0 means its default 4222); ClientURL says which.
+		port = server.RANDOM_PORT
+	}
 	opts := &server.Options{
 		ServerName:         cfg.ServerName,
 		Host:               host,

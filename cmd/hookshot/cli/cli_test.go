@@ -43,20 +43,23 @@ func startServer(t *testing.T) string {
 // testToken is the admin token of account "default" on test servers.
 const testToken = "test-admin-token-0123456789"
 
-// startServerWithAPI also returns the API's base URL.
+// startServerWithAPI also returns the API's base URL. The server listens on
+// ports the system picks (port 0) and says which in its --addr-file: no
+// free port is guessed that another test could take first.
 func startServerWithAPI(t *testing.T) (string, string) {
 	t.Helper()
-	addr := freePort(t)
-	apiAddr := freePort(t)
 	// The data directory is taken before the server starts: t.Cleanup
 	// runs last-registered first, so a TempDir taken inside the goroutine
 	// could be removed before the cleanup below stops the server that
 	// still writes into it ("directory not empty").
 	dataDir := t.TempDir()
+	addrFile := filepath.Join(dataDir, "addrs.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		code, _, _ := run(t, ctx, "server", "--data-dir", dataDir, "--nats-listen", addr, "--log-level", "error", "--concurrency", "2", "--stop-grace", "2s", "--api-listen", apiAddr, "--token", "default:admin:"+testToken)
+		code, _, _ := run(t, ctx, "server", "--data-dir", dataDir, "--nats-listen", "127.0.0.1:0", "--log-level", "error",
+			"--concurrency", "2", "--stop-grace", "2s", "--api-listen", "127.0.0.1:0", "--addr-file", addrFile,
+			"--token", "default:admin:"+testToken)
 		done <- code
 	}()
 	t.Cleanup(func() {
@@ -66,23 +69,37 @@ func startServerWithAPI(t *testing.T) (string, string) {
 			if code != 0 {
 				t.Errorf("server exited %d", code)
 			}
+			if _, err := os.Stat(addrFile); !os.IsNotExist(err) {
+				t.Errorf("the addr file outlived the server (%v)", err)
+			}
 		case <-time.After(20 * time.Second):
 			t.Error("server did not stop")
 		}
 	})
-	url := "nats://" + addr
+	var addrs struct{ NATS, API string }
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		// Ready when /readyz says so: NATS connected, everything
-		// provisioned, engine and workers consuming; the API listens last.
-		if res, err := http.Get("http://" + apiAddr + "/readyz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return url, "http://" + apiAddr
+		// The addr file appears whole once the listeners are bound; the
+		// server is ready when /readyz says so: NATS connected, everything
+		// provisioned, engine and workers consuming.
+		if addrs.API == "" {
+			if b, err := os.ReadFile(addrFile); err == nil {
+				if err := json.Unmarshal(b, &addrs); err != nil || !strings.HasPrefix(addrs.NATS, "nats://127.0.0.1:") ||
+					!strings.HasPrefix(addrs.API, "http://127.0.0.1:") || strings.HasSuffix(addrs.API, ":0") {
+					t.Fatalf("addr file %s: %v", b, err)
+				}
+			}
+		}
+		if addrs.API != "" {
+			if res, err := http.Get(addrs.API + "/readyz"); err == nil {
+				res.Body.Close()
+				if res.StatusCode == http.StatusOK {
+					return addrs.NATS, addrs.API
+				}
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("server not ready")
+			t.Fatalf("server not ready (addresses %+v)", addrs)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -140,8 +140,9 @@ type daemon struct {
 	metrics  *metrics.Metrics
 	tls      *tlsreload.Reloader // the API's certificate, when it serves HTTPS
 
-	servers []*http.Server // API and ops listeners
-	done    chan struct{}  // closed when the daemon returns
+	servers []*http.Server    // API and ops listeners
+	addrs   map[string]string // name → URL of each listener bound, for cfg.AddrFile
+	done    chan struct{}     // closed when the daemon returns
 
 	progress progress                     // how far start-up got, for /readyz
 	api      atomic.Pointer[http.Handler] // the API, once it is ready
@@ -246,6 +247,7 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 		}
 		url = d.srv.ClientURL()
 		d.log.Info("embedded NATS JetStream started", zap.String("url", url), zap.String("data_dir", dir))
+		d.bound("nats", url)
 	}
 	if err := d.connect(url); err != nil {
 		return err
@@ -266,6 +268,9 @@ func (d *daemon) start(ctx context.Context, stderr io.Writer) error {
 		if err := d.serve("ops", cfg.Ops.Listen, ops, nil); err != nil {
 			return err
 		}
+	}
+	if err := d.writeAddrFile(); err != nil {
+		return err
 	}
 	if err := d.provision(ctx); err != nil {
 		return err
@@ -707,6 +712,37 @@ func (d *daemon) serve(name, addr string, h http.Handler, tc *tls.Config) error 
 		}
 	}()
 	d.log.Info(name+" listening", zap.String("url", scheme+"://"+ln.Addr().String()))
+	d.bound(name, scheme+"://"+ln.Addr().String())
+	return nil
+}
+
+func (d *daemon) bound(name, url string) {
+	if d.addrs == nil {
+		d.addrs = map[string]string{}
+	}
+	d.addrs[name] = url
+}
+
+// writeAddrFile writes the listeners' URLs ({"nats": …, "api": …, "ops":
+// …}, those bound) to cfg.AddrFile, whole or not at all: a reader that
+// sees the file sees every address. Scripts and tests start the daemon on
+// port 0 and read it, instead of guessing a free port that someone else
+// may take first.
+func (d *daemon) writeAddrFile() error {
+	if d.cfg.AddrFile == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(d.addrs, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := d.cfg.AddrFile + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("addrFile: %w", err)
+	}
+	if err := os.Rename(tmp, d.cfg.AddrFile); err != nil {
+		return fmt.Errorf("addrFile: %w", err)
+	}
 	return nil
 }
 
@@ -717,6 +753,11 @@ func (d *daemon) stop() error {
 	var errs []error
 	deadline := func(dur time.Duration) (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.Background(), dur)
+	}
+	if d.cfg.AddrFile != "" && d.addrs != nil {
+		// The addresses are about to be gone; a stale file would send a
+		// script to whoever takes the ports next.
+		_ = os.Remove(d.cfg.AddrFile)
 	}
 	for _, s := range d.servers {
 		ctx, cancel := deadline(10 * time.Second)

@@ -19,11 +19,15 @@ import (
 type Config struct {
 	// DataDir is where the embedded NATS keeps its storage.
 	DataDir string `yaml:"dataDir" usage:"where the embedded NATS keeps its storage"`
-	Log     Log    `yaml:"log"`
-	NATS    NATS   `yaml:"nats"`
-	API     API    `yaml:"api"`
-	Engine  Engine `yaml:"engine"`
-	Workers Worker `yaml:"workers"`
+	// AddrFile, when set, is where the daemon writes the addresses it
+	// listens on, as JSON, once they are bound: with port 0 in a listen
+	// address the system picks a free port, and this file says which.
+	AddrFile string `yaml:"addrFile" usage:"write the bound addresses (nats, api, ops) there as JSON once they listen; with port 0 the system picks free ports"`
+	Log      Log    `yaml:"log"`
+	NATS     NATS   `yaml:"nats"`
+	API      API    `yaml:"api"`
+	Engine   Engine `yaml:"engine"`
+	Workers  Worker `yaml:"workers"`
 	// Clusters are where apps' containers live; see internal/cluster.
 	Clusters []cluster.Config `yaml:"clusters" flag:"-" usage:"clusters whose containers hooks run in (file only): [{name, type: kubernetes|docker, kubeconfig, context, inCluster, host}]"`
 	// Ops is the listener of /healthz, /readyz, /metrics and /admin/loglevel
