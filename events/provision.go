@@ -324,10 +324,31 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject, typ, msgID st
 	return ack, nil
 }
 
+// PublishAckTimeout bounds the wait for a publish's ack when the caller's
+// context has no deadline, as jetstream's default API timeout does for a
+// synchronous publish. An ack lost with a stream leader that died never
+// comes: without a bound, the publisher waits for ever.
+const PublishAckTimeout = 5 * time.Second
+
+// NewJetStream is the JetStream context Hookshot's processes use: its
+// asynchronous publishes give up on an ack after PublishAckTimeout (with
+// jetstream.ErrAsyncPublishTimeout), where by default they wait for ever
+// and each lost ack keeps a pending slot until the process ends.
+func NewJetStream(nc *nats.Conn) (jetstream.JetStream, error) {
+	return jetstream.New(nc, jetstream.WithPublishAsyncTimeout(PublishAckTimeout))
+}
+
 // PublishAll publishes msgs without waiting for each ack in turn, then waits
-// for all of them. It fails if any publish failed; publishing again is safe,
-// since every message carries its de-duplication ID.
+// for all of them, at most until ctx ends or, when ctx has no deadline, for
+// PublishAckTimeout. It fails if any publish failed or was not acknowledged
+// in time (an Unavailable error: try again); publishing again is safe, since
+// every message carries its de-duplication ID.
 func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, PublishAckTimeout)
+		defer cancel()
+	}
 	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
 	for _, m := range msgs {
 		f, err := js.PublishMsgAsync(m)

@@ -38,6 +38,7 @@ func TestOf(t *testing.T) {
 		{"nats timeout", fmt.Errorf("get: %w", nats.ErrTimeout), errkind.Unavailable},
 		{"sub-operation deadline", fmt.Errorf("get: %w", context.DeadlineExceeded), errkind.Unavailable},
 		{"no responders", nats.ErrNoResponders, errkind.Unavailable},
+		{"async publish ack lost", fmt.Errorf("publish: %w", jetstream.ErrAsyncPublishTimeout), errkind.Unavailable},
 		{"connection closed", nats.ErrConnectionClosed, errkind.Unavailable},
 		{"jetstream connection closed", jetstream.ErrConnectionClosed, errkind.Unavailable},
 		{"no stream response", jetstream.ErrNoStreamResponse, errkind.Unavailable},

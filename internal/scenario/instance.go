@@ -104,7 +104,7 @@ func startInstance(ctx context.Context, opts Options) (in *instance, err error) 
 	if in.nc, err = in.srv.Connect("hookshot-scenario"); err != nil {
 		return nil, fmt.Errorf("scenario: connect: %w", err)
 	}
-	if in.js, err = jetstream.New(in.nc); err != nil {
+	if in.js, err = events.NewJetStream(in.nc); err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}
 	if err = events.Provision(ctx, in.js, events.ProvisionConfig{}); err != nil {
@@ -145,7 +145,7 @@ func connectInstance(ctx context.Context, opts Options) (in *instance, err error
 	if in.nc, err = nats.Connect(opts.NATSURL, nats.Name("hookshot-scenario")); err != nil {
 		return nil, fmt.Errorf("scenario: cannot reach NATS at %s: %w", opts.NATSURL, err)
 	}
-	if in.js, err = jetstream.New(in.nc); err != nil {
+	if in.js, err = events.NewJetStream(in.nc); err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}
 	if in.st, err = store.Open(ctx, in.js); err != nil {

@@ -48,7 +48,7 @@ func (f *clientFlags) connect(ctx context.Context, name string) (*natsClient, er
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach NATS at %s: %w (is `hookshot server` running?)", f.natsURL, err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := events.NewJetStream(nc)
 	if err != nil {
 		nc.Close()
 		return nil, err

@@ -404,7 +404,7 @@ func (d *daemon) connect(url string) error {
 	if err != nil {
 		return fmt.Errorf("NATS at %s: %w", url, err)
 	}
-	d.js, err = jetstream.New(d.nc)
+	d.js, err = events.NewJetStream(d.nc)
 	return err
 }
 

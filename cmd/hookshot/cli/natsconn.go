@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/config"
+	"github.com/hookshot-dev/hookshot/events"
 )
 
 // natsOptions turns the nats section of the configuration into connection
@@ -93,7 +94,7 @@ func connectNATS(url string, c config.NATS, log *zap.Logger) (*nats.Conn, jetstr
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot reach NATS at %s: %w", url, err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := events.NewJetStream(nc)
 	if err != nil {
 		nc.Close()
 		return nil, nil, err

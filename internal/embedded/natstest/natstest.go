@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/internal/embedded"
 )
 
@@ -42,7 +43,7 @@ func StartIn(t testing.TB, dir string) *Env {
 		srv.Shutdown(context.Background())
 		t.Fatalf("connect: %v", err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := events.NewJetStream(nc)
 	if err != nil {
 		t.Fatalf("jetstream: %v", err)
 	}
