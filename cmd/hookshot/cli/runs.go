@@ -138,6 +138,9 @@ func printRun(w io.Writer, v *client.Run, text bool) error {
 	if err := (&outputFlag{format: "table"}).print(w, nil, t); err != nil {
 		return err
 	}
+	if err := printInventory(w, v.Stages); err != nil {
+		return err
+	}
 	for _, s := range v.Stages {
 		for _, d := range s.HookStateDetails {
 			fmt.Fprintf(w, "\n%s/%s: %s", s.Action, s.Stage, d.Detail)
@@ -170,6 +173,47 @@ func printRun(w io.Writer, v *client.Run, text bool) error {
 		}
 	}
 	return nil
+}
+
+// maxInventoryRows bounds the containers printInventory lists per stage;
+// -o json has them all.
+const maxInventoryRows = 50
+
+// printInventory writes, for the stages whose containers live in a cluster
+// (apps 2.x), the cluster and the inventory the stage matched hooks against:
+// discovered from the cluster when it was planned, or given by the lifecycle
+// event. Stages of static apps (cluster "local") print nothing, as before.
+func printInventory(w io.Writer, stages []client.Stage) error {
+	t := &table{header: []string{"STAGE", "CLUSTER", "INVENTORY", "CONTAINER", "IMAGE"}}
+	for _, s := range stages {
+		if !s.Discovered && (s.Cluster == "" || s.Cluster == "local") {
+			continue
+		}
+		name, cluster, inv := s.Action+"/"+s.Stage, s.Cluster, fmt.Sprintf("discovered (%d)", len(s.Inventory))
+		if !s.Discovered {
+			// The event named the containers, or discovery failed (the
+			// stage's details say why).
+			inv = fmt.Sprintf("from the event (%d)", len(s.Inventory))
+		}
+		if len(s.Inventory) == 0 {
+			t.add(name, cluster, inv, "-", "")
+		}
+		for i, c := range s.Inventory {
+			if i == maxInventoryRows {
+				t.add("", "", "", fmt.Sprintf("… %d more (-o json lists them)", len(s.Inventory)-i), "")
+				break
+			}
+			if i > 0 {
+				name, cluster, inv = "", "", ""
+			}
+			t.add(name, cluster, inv, c.Key(), c.ContainerImage)
+		}
+	}
+	if len(t.rows) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	return (&outputFlag{format: "table"}).print(w, nil, t)
 }
 
 // executionStatus is the status, with what else a reader needs to know.
