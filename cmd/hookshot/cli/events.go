@@ -23,12 +23,17 @@ func newEventsCmd() *cobra.Command {
 	pub := &cobra.Command{
 		Use:   "publish",
 		Short: "Publish a lifecycle event, as a backup controller does, and optionally wait for its stage result",
-		Long: `Publish a lifecycle event for one stage of one run. With --wait, print the
+		Long: `Publish a lifecycle event for one stage of one run. --app is a registered
+app's name or id; the engine matches hooks against its containers (listed by
+hand, or discovered from its cluster). An app that is not registered is given
+by its id with --containers, the inventory the event carries; without them the
+command refuses, since no hook could run. With --wait, print the
 stage result as JSON and exit 0 when hookState is success, 2 when it is failed
 (the result says which hook failed where, and abortAction says whether a
 FAIL-mode pre hook forbids the action), 1 on any other error.`,
-		Example: `  hookshot events publish --app 7be5ae7c-151d-4230-ac39-ac1d0b33c2a9 --action snapshot --stage pre \
-      --containers inventory.json --run-id run-42 --wait`,
+		Example: `  hookshot events publish --app payroll --action snapshot --stage pre --run-id run-42 --wait
+  hookshot events publish --app 7be5ae7c-151d-4230-ac39-ac1d0b33c2a9 --action snapshot --stage pre \
+      --containers inventory.json --run-id run-43 --wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ev.AccountID = cf.account
@@ -40,7 +45,13 @@ FAIL-mode pre hook forbids the action), 1 on any other error.`,
 					return err
 				}
 			}
-			if err := ev.Validate(); err != nil {
+			// Everything but the app is checked before connecting; the app
+			// may be a name, and is checked once resolved.
+			check := ev
+			if check.AppID != "" {
+				check.AppID = "app"
+			}
+			if err := check.Validate(); err != nil {
 				return err
 			}
 			c, err := cf.connect(cmd.Context(), "hookshot events publish")
@@ -49,6 +60,10 @@ FAIL-mode pre hook forbids the action), 1 on any other error.`,
 			}
 			defer c.Close()
 			ctx, cancel := context.WithTimeout(cmd.Context(), cf.timeout)
+			defer cancel()
+			if ev.AppID, err = publishedApp(ctx, c.store, ev.AccountID, ev.AppID, containers != ""); err != nil {
+				return err
+			}
 			ack, err := events.PublishLifecycle(ctx, c.js, &ev)
 			cancel()
 			if err != nil {
@@ -82,7 +97,7 @@ FAIL-mode pre hook forbids the action), 1 on any other error.`,
 	}
 	cf.register(pub)
 	f := pub.Flags()
-	f.StringVar(&ev.AppID, "app", "", "app id")
+	f.StringVar(&ev.AppID, "app", "", "app name or id (an app that is not registered: its id, with --containers)")
 	f.StringVar(&ev.Action, "action", "", "snapshot, backup, restore or failover")
 	f.StringVar(&ev.Stage, "stage", "", "pre or post")
 	f.StringVar(&ev.RunID, "run-id", "", "run id shared by the stages of one run (default: a new UUID)")
