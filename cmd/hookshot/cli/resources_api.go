@@ -238,7 +238,7 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 	cmd := &cobra.Command{Use: k.name, Short: short}
 	af.register(cmd)
 	args := cobra.ExactArgs(1)
-	use, appOf, refArgs, refUse := k.use, k.appOf, k.refArgs(), k.refUse
+	use, refArgs, refUse := k.use, k.refArgs(), k.refUse
 	list, get := k.listCmd(&af), k.getCmd(&af)
 
 	// onOne sends method to the resource the arguments name (id or name).
@@ -288,7 +288,11 @@ func resourceCmd(k *resourceKind, short string, flags func(*cobra.Command) func(
 		if err != nil {
 			return err
 		}
-		into := k.collection(c, appOf(a))
+		app, err := k.appIn(cmd.Context(), c, a)
+		if err != nil {
+			return err
+		}
+		into := k.collection(c, app)
 		if k.createIn != nil {
 			into = k.createIn(c, body)
 		}
@@ -396,8 +400,23 @@ func (k *resourceKind) target(ctx context.Context, af *apiFlags, a []string) (*c
 	if err != nil {
 		return nil, "", err
 	}
-	at, err := k.locate(ctx, c, k.appOf(a), lastArg(a))
+	app, err := k.appIn(ctx, c, a)
+	if err != nil {
+		return nil, "", err
+	}
+	at, err := k.locate(ctx, c, app, lastArg(a))
 	return c, at, err
+}
+
+// appIn is the id of the app a command of an app-scoped kind names (its
+// first argument, the app's name or id, as every command that takes an app
+// takes either); "" for other kinds. An unknown app is `app "x" not found`,
+// not the collection's 404.
+func (k *resourceKind) appIn(ctx context.Context, c *client.Client, a []string) (string, error) {
+	if !k.appScoped || len(a) == 0 {
+		return "", nil
+	}
+	return resolveApp(ctx, c, a[0])
 }
 
 // lastArg is the resource a command names: its last argument.
@@ -405,16 +424,9 @@ func lastArg(a []string) string { return a[len(a)-1] }
 
 func (k *resourceKind) use(verb string) string {
 	if k.appScoped {
-		return verb + " APP_ID"
+		return verb + " APP"
 	}
 	return verb
-}
-
-func (k *resourceKind) appOf(a []string) string {
-	if k.appScoped && len(a) > 0 {
-		return a[0]
-	}
-	return ""
 }
 
 func (k *resourceKind) refArgs() cobra.PositionalArgs {
@@ -426,14 +438,14 @@ func (k *resourceKind) refArgs() cobra.PositionalArgs {
 
 func (k *resourceKind) refUse(verb string) string {
 	if k.appScoped {
-		return verb + " APP_ID ID"
+		return verb + " APP ID"
 	}
 	return verb + " ID|NAME"
 }
 
 // listCmd is the kind's list command (with --filter and --limit).
 func (k *resourceKind) listCmd(af *apiFlags) *cobra.Command {
-	use, appOf := k.use, k.appOf
+	use := k.use
 	args := cobra.ExactArgs(1)
 	var (
 		out    outputFlag
@@ -461,7 +473,11 @@ func (k *resourceKind) listCmd(af *apiFlags) *cobra.Command {
 			if limit > 0 {
 				q.Set("limit", strconv.Itoa(limit))
 			}
-			res, err := k.listAll(cmd.Context(), c, appOf(a), q, limit)
+			app, err := k.appIn(cmd.Context(), c, a)
+			if err != nil {
+				return err
+			}
+			res, err := k.listAll(cmd.Context(), c, app, q, limit)
 			if err != nil {
 				return err
 			}
