@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -311,7 +312,7 @@ func storeProblem(err error, item bool) *Problem {
 		}
 		return problem(astra.CollectionNotFound)
 	case errors.Is(err, store.ErrNameTaken), errors.Is(err, driver.ErrNameTaken):
-		return problem(astra.Conflict).fields(Invalid{"name", "another resource of the account has this name"})
+		return problem(astra.Conflict).fields(Invalid{"name", nameTakenReason(err)})
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrExists),
 		errors.Is(err, driver.ErrConflict), errors.Is(err, driver.ErrExists):
 		return problem(astra.PreconditionNotMet)
@@ -321,6 +322,27 @@ func storeProblem(err error, item bool) *Problem {
 		return problem(astra.UnexpectedState)
 	}
 	return nil
+}
+
+// perAppHookName finds the name reservation of a custom hook in a store
+// error: a custom hook's name is unique within its app, so the store
+// reserves it as "<appID>/<name>" and says `hook name "<appID>/<name>" is
+// used by <id>`.
+var perAppHookName = regexp.MustCompile(`\b` + store.KindHook + ` name "([^"/]+)/`)
+
+// nameTakenReason says, for a 409 on a name, among what the name must be
+// unique: a custom hook's name within its app (Astra's tooling copies an
+// app's hooks to another app under the same names), a netapp hook's within
+// the account, any other resource's within the account.
+func nameTakenReason(err error) string {
+	msg := err.Error()
+	if m := perAppHookName.FindStringSubmatch(msg); m != nil && matcher.ValidIdentifier(m[1]) {
+		return "another hook of this app has this name"
+	}
+	if strings.Contains(msg, store.KindHook+` name "`) {
+		return "another hook of the account has this name"
+	}
+	return "another resource of the account has this name"
 }
 
 // internal logs err and answers 500/34 with the correlation ID.
