@@ -47,6 +47,8 @@ type load struct {
 	runs     int
 	first    time.Time
 	stopped  atomic.Bool
+
+	followerRestarts atomic.Int64 // consumers follow replaced after errors or quiet
 }
 
 // newLoad registers the app's hooks (a snapshot pre and post hook running
@@ -97,8 +99,10 @@ func (l *load) follow() {
 	ctx, cancel := context.WithCancel(context.Background())
 	filter := events.SubjectStageResults + "." + account + ".*"
 	// An ordered consumer does not always recover from its stream's leader
-	// being killed: after 5 s of errors, a new one resumes after the last
-	// message seen.
+	// being killed: it may return errors, or, when the node holding it was
+	// killed, time out quietly for ever (its pull requests reach no one).
+	// After 5 s of errors, or of quiet while stages are pending, a new one
+	// resumes after the last message seen.
 	consumer := func(last uint64) (jetstream.Consumer, error) {
 		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverAllPolicy}
 		if last > 0 {
@@ -114,22 +118,23 @@ func (l *load) follow() {
 	go func() {
 		defer close(done)
 		var last uint64
-		failing := time.Time{}
+		failing := time.Time{} // since when Next has returned nothing
 		for ctx.Err() == nil {
 			msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
 			if err != nil {
-				if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, nats.ErrTimeout) {
-					continue
-				}
+				quiet := errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, nats.ErrTimeout)
 				if failing.IsZero() {
 					failing = time.Now()
 				}
-				if time.Since(failing) > 5*time.Second {
+				if time.Since(failing) > 5*time.Second && (!quiet || l.pending() > 0) {
 					if c, err := consumer(last); err == nil {
 						cons, failing = c, time.Time{}
+						l.followerRestarts.Add(1)
 					}
 				}
-				time.Sleep(100 * time.Millisecond)
+				if !quiet {
+					time.Sleep(100 * time.Millisecond)
+				}
 				continue
 			}
 			failing = time.Time{}
@@ -268,13 +273,45 @@ func (l *load) waitAnswered(within time.Duration, what string) bool {
 			return true
 		}
 		if time.Now().After(deadline) || l.e.t.Context().Err() != nil {
-			l.e.t.Errorf("%s: %d stages not answered within %s (the results stream holds %d stage results, the test saw %d)",
-				what, l.pending(), within, l.streamStageResults(), l.answeredCount())
+			l.e.t.Errorf("%s: %d stages not answered within %s (the results stream holds %d stage results, the test saw %d; %s)",
+				what, l.pending(), within, l.streamStageResults(), l.answeredCount(), l.pendingInStream())
 			l.e.dumpLogs()
 			return false
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// pendingInStream says how many of the stages the follower has not seen
+// the results stream does hold: a stalled engine answers none of them, a
+// stalled follower missed them.
+func (l *load) pendingInStream() string {
+	l.mu.Lock()
+	pending := map[string]bool{}
+	for k := range l.expected {
+		if _, ok := l.answered[k]; !ok {
+			pending[k] = true
+		}
+	}
+	l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(l.e.t.Context(), time.Minute)
+	defer cancel()
+	found := map[string]bool{}
+	err := l.e.scanResults(ctx, func(msg jetstream.Msg) {
+		if sr, err := events.DecodeStageResult(msg.Data()); err == nil {
+			if k := events.StageKey(sr.AccountID, sr.RunID, sr.Action, sr.Stage); pending[k] {
+				found[k] = true
+			}
+		}
+	})
+	var missing []string
+	for k := range pending {
+		if !found[k] {
+			missing = append(missing, k)
+		}
+	}
+	return fmt.Sprintf("of them the stream holds %d (scan error %v), the follower was replaced %d times; not in the stream: %v",
+		len(found), err, l.followerRestarts.Load(), missing[:min(5, len(missing))])
 }
 
 // lastAnswer is when the last stage result arrived.
