@@ -26,14 +26,29 @@ const scriptName = "hook"
 // errTimeout is the cause of a run context that ended by Spec.Timeout.
 var errTimeout = errors.New("executor: hook timeout")
 
+// Defaults of the LocalRunner's script cache.
+const (
+	// DefaultScriptCacheFiles is how many script files a LocalRunner keeps.
+	DefaultScriptCacheFiles = 256
+	// DefaultScriptCacheBytes is how many bytes of scripts it keeps.
+	DefaultScriptCacheBytes = 32 << 20
+)
+
 // LocalConfig configures a LocalRunner.
 type LocalConfig struct {
-	// TempDir is where each run gets its private directory (mode 0700), which
-	// holds the script and is the hook's HOME and default working directory;
-	// the directory is removed after the run. Scripts with a "#!" line are
-	// executed from it, so it must not be on a noexec mount. A relative path
-	// is made absolute. Defaults to os.TempDir().
+	// TempDir is where each run gets its private directory (mode 0700), the
+	// hook's HOME and default working directory, removed after the run; and
+	// where the runner keeps its script files (hookshot-scripts-*, see
+	// LocalRunner). Scripts with a "#!" line are executed from it, so it
+	// must not be on a noexec mount. A relative path is made absolute.
+	// Defaults to os.TempDir().
 	TempDir string
+	// ScriptCacheFiles and ScriptCacheBytes bound the script files the
+	// runner keeps, by count and by total size; past either, the least
+	// recently used go. Default DefaultScriptCacheFiles and
+	// DefaultScriptCacheBytes.
+	ScriptCacheFiles int
+	ScriptCacheBytes int64
 	// DrainTimeout is how long Run waits, after the hook's processes are
 	// gone, for its stdout and stderr to reach end of file. Only a process
 	// the runner could not kill (one that became another user's, through a
@@ -45,12 +60,17 @@ type LocalConfig struct {
 func (c LocalConfig) withDefaults() LocalConfig {
 	c.TempDir = cmp.Or(c.TempDir, os.TempDir())
 	c.DrainTimeout = cmp.Or(c.DrainTimeout, DefaultDrainTimeout)
+	c.ScriptCacheFiles = cmp.Or(c.ScriptCacheFiles, DefaultScriptCacheFiles)
+	c.ScriptCacheBytes = cmp.Or(c.ScriptCacheBytes, DefaultScriptCacheBytes)
 	return c
 }
 
 func (c LocalConfig) validate() error {
 	if c.DrainTimeout < 0 {
 		return fmt.Errorf("executor: negative DrainTimeout %v", c.DrainTimeout)
+	}
+	if c.ScriptCacheFiles < 0 || c.ScriptCacheBytes < 0 {
+		return fmt.Errorf("executor: negative ScriptCacheFiles %d or ScriptCacheBytes %d", c.ScriptCacheFiles, c.ScriptCacheBytes)
 	}
 	fi, err := os.Stat(c.TempDir)
 	if err != nil {
@@ -65,8 +85,8 @@ func (c LocalConfig) validate() error {
 // LocalRunner runs hook scripts as local processes. It needs Linux:
 // elsewhere NewLocalRunner returns ErrLocalUnsupported.
 //
-// Each run writes the script to a private temporary file and runs it in a
-// process group of its own, with stdin from /dev/null. The environment is
+// Each run gets a private temporary directory, its HOME, and runs the script
+// in a process group of its own, with stdin from /dev/null. The environment is
 // only PATH (this process's PATH when the runner was made, else DefaultPath),
 // HOME (the run's private directory), Spec.Env and HOOKSHOT_HOOK_RUN_TAG (an
 // opaque tag the runner finds the run's processes by): nothing else of this
@@ -87,10 +107,19 @@ func (c LocalConfig) validate() error {
 // re-executed binary into the reaper, so any program that imports the
 // package can run hooks, test binaries included.
 //
+// The script itself is written once per content, not per run: the runner
+// keeps one read-only file per distinct script (by its SHA-256) in a
+// directory of its own under TempDir, bounded by ScriptCacheFiles and
+// ScriptCacheBytes, and a run executes that file. A changed script is a new
+// file; a file changed on disk since it was written is written again. Close
+// removes the files; a runner whose process died without Close leaves them
+// to the next runner made on the same TempDir, which removes them.
+//
 // A LocalRunner is safe for concurrent use.
 type LocalRunner struct {
-	cfg  LocalConfig
-	path string
+	cfg     LocalConfig
+	path    string
+	scripts *scriptCache
 }
 
 var _ Runner = (*LocalRunner)(nil)
@@ -112,8 +141,14 @@ func NewLocalRunner(cfg LocalConfig) (*LocalRunner, error) {
 		return nil, fmt.Errorf("executor: TempDir: %w", err)
 	}
 	cfg.TempDir = dir
-	return &LocalRunner{cfg: cfg, path: cmp.Or(os.Getenv("PATH"), DefaultPath)}, nil
+	return &LocalRunner{cfg: cfg, path: cmp.Or(os.Getenv("PATH"), DefaultPath),
+		scripts: newScriptCache(dir, cfg.ScriptCacheFiles, cfg.ScriptCacheBytes)}, nil
 }
+
+// Close removes the script files the runner keeps (those of runs still
+// going, when they end). The runner stays usable: a later Run writes its
+// script again.
+func (r *LocalRunner) Close() error { return r.scripts.close() }
 
 // checkStartable returns why spec cannot start, or "".
 func (r *LocalRunner) checkStartable(spec Spec) string {

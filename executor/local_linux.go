@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,15 +28,16 @@ func (r *LocalRunner) Run(ctx context.Context, spec Spec) (Outcome, error) {
 		return notStarted(time.Now(), reason), nil
 	}
 
+	script, release, err := r.scripts.acquire(spec.Script)
+	if err != nil {
+		return Outcome{}, err
+	}
+	defer release()
 	dir, err := os.MkdirTemp(r.cfg.TempDir, "hookshot-run-")
 	if err != nil {
 		return Outcome{}, fmt.Errorf("executor: create run directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	script := filepath.Join(dir, scriptName)
-	if err := writeScript(script, spec.Script); err != nil {
-		return Outcome{}, fmt.Errorf("executor: write script: %w", err)
-	}
 
 	argv := append([]string{"/bin/sh", script}, spec.Args...)
 	if bytes.HasPrefix(spec.Script, []byte("#!")) {
@@ -147,20 +147,20 @@ func (r *LocalRunner) drain(readers *sync.WaitGroup, files ...*os.File) {
 	<-done
 }
 
-// writeScript writes the script file, mode 0700. It holds syscall.ForkLock
+// writeScript writes a new script file of the given mode. It holds syscall.ForkLock
 // for reading while the file is open for writing, so no process is forked
 // (by any goroutine) while it is: a forked child would inherit the writable
 // descriptor until it execs, and exec of the script would fail with
 // ETXTBSY ("text file busy").
-func writeScript(path string, script []byte) error {
+func writeScript(path string, script []byte, mode os.FileMode) error {
 	syscall.ForkLock.RLock()
 	defer syscall.ForkLock.RUnlock()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
 	_, werr := f.Write(script)
-	merr := f.Chmod(0o700) // whatever the umask
+	merr := f.Chmod(mode) // whatever the umask
 	return errors.Join(werr, merr, f.Close())
 }
 

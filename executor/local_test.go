@@ -121,8 +121,7 @@ env | cut -d= -f1 | sed 's/^/name=/'
 		"app":    "app with spaces",
 		"secret": "unset",
 		"path":   os.Getenv("PATH"),
-		"home":   lines["dir"],
-		"pwd":    lines["dir"],
+		"pwd":    lines["home"],
 	} {
 		if lines[k] != want {
 			t.Errorf("%s = %q, want %q", k, lines[k], want)
@@ -136,8 +135,11 @@ env | cut -d= -f1 | sed 's/^/name=/'
 			t.Errorf("parent variable %s reached the hook", k)
 		}
 	}
-	if !strings.HasPrefix(lines["dir"], r.cfg.TempDir+"/hookshot-run-") {
-		t.Errorf("script dir %q is not a run directory under %s", lines["dir"], r.cfg.TempDir)
+	if !strings.HasPrefix(lines["home"], r.cfg.TempDir+"/hookshot-run-") {
+		t.Errorf("HOME %q is not a run directory under %s", lines["home"], r.cfg.TempDir)
+	}
+	if !strings.HasPrefix(lines["dir"], r.cfg.TempDir+"/hookshot-scripts-") {
+		t.Errorf("script dir %q is not in the script cache under %s", lines["dir"], r.cfg.TempDir)
 	}
 }
 
@@ -251,16 +253,32 @@ func TestLocalRunnerWorkingDir(t *testing.T) {
 	}
 }
 
+// TestLocalRunnerPrivateScriptRemoved: the script file is read-only and
+// private, the run's own directory is private and goes with the run, and
+// Close removes the script files.
 func TestLocalRunnerPrivateScriptRemoved(t *testing.T) {
 	t.Parallel()
-	script := `stat -c '%a' "$0" "$(dirname "$0")"; echo "$0"`
-	out := runScript(t, t.Context(), Spec{Script: []byte(script)})
-	lines := strings.Split(strings.TrimSpace(out.Stdout.Text), "\n")
-	if len(lines) != 3 || lines[0] != "700" || lines[1] != "700" {
-		t.Fatalf("modes of script and directory = %q, want 700 700", out.Stdout.Text)
+	r := newTestRunner(t, LocalConfig{})
+	script := `stat -c '%a' "$0" "$(dirname "$0")" "$(dirname "$(dirname "$0")")" "$HOME"; echo "$0"; echo "$HOME"`
+	out, err := r.Run(t.Context(), Spec{Script: []byte(script)})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Dir(lines[2])); !errors.Is(err, os.ErrNotExist) {
+	lines := strings.Split(strings.TrimSpace(out.Stdout.Text), "\n")
+	if len(lines) != 6 || strings.Join(lines[:4], " ") != "500 500 700 700" {
+		t.Fatalf("modes of script, its directory, the cache and HOME = %q, want 500 500 700 700", out.Stdout.Text)
+	}
+	if _, err := os.Stat(lines[5]); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("run directory still there after Run: %v", err)
+	}
+	if _, err := os.Stat(lines[4]); err != nil {
+		t.Fatalf("script file gone before Close: %v", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Dir(filepath.Dir(lines[4]))); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("script cache still there after Close: %v", err)
 	}
 }
 

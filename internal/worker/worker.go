@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -297,7 +299,23 @@ func (w *Worker) Stop(ctx context.Context) error {
 	w.killRuns()
 	<-done
 	w.started = false
+	w.dropScriptFiles()
 	return err
+}
+
+// dropScriptFiles removes the script files the worker's local runners keep
+// (executor.LocalRunner caches one per script content); a runner shared with
+// another worker writes them again on its next run.
+func (w *Worker) dropScriptFiles() {
+	closed := map[*executor.LocalRunner]bool{}
+	for _, r := range append([]executor.Runner{w.cfg.Runner}, slices.Collect(maps.Values(w.runners))...) {
+		if lr, ok := r.(*executor.LocalRunner); ok && !closed[lr] {
+			closed[lr] = true
+			if err := lr.Close(); err != nil {
+				w.log.Warn("remove cached script files", zap.Error(err))
+			}
+		}
+	}
 }
 
 // handle runs one job to a recorded result, or hands it back.
