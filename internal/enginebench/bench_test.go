@@ -22,13 +22,15 @@ func BenchmarkEndToEnd(b *testing.B) {
 	b.ReportMetric(rep.HookshotPerSec, "hookshot-execs/s")
 	b.ReportMetric(rep.BarePerSec, "bare-execs/s")
 	b.ReportMetric(rep.Ratio, "ratio")
+	b.ReportMetric(float64(rep.Latency.OverheadP50.Microseconds()), "overhead-p50-µs")
+	b.ReportMetric(float64(rep.Latency.OverheadP99.Microseconds()), "overhead-p99-µs")
 	b.ReportMetric(0, "ns/op")
 }
 
 // TestRunReportsBothSides checks the measurement itself on a small run: both
 // sides ran every execution and the ratio is derived from them.
 func TestRunReportsBothSides(t *testing.T) {
-	rep, err := enginebench.Run(t.Context(), enginebench.Config{Executions: 20, Concurrency: 2, ContainersPerEvent: 7})
+	rep, err := enginebench.Run(t.Context(), enginebench.Config{Executions: 20, Concurrency: 2, ContainersPerEvent: 7, LatencyEvents: 15})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,5 +39,9 @@ func TestRunReportsBothSides(t *testing.T) {
 	}
 	if got := rep.HookshotPerSec / rep.BarePerSec; got != rep.Ratio {
 		t.Fatalf("ratio %v, want %v", rep.Ratio, got)
+	}
+	l := rep.Latency
+	if l.Events != 15 || l.Rate != rep.HookshotPerSec/2 || l.P50 <= 0 || l.P99 < l.P50 || l.HookP50 <= 0 || l.OverheadP99 < l.OverheadP50 {
+		t.Fatalf("latency %+v", l)
 	}
 }

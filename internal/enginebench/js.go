@@ -8,3 +8,5 @@ import (
 )
 
 func jetstreamNew(nc *nats.Conn) (jetstream.JetStream, error) { return events.NewJetStream(nc) }
+
+type jetstreamJS = jetstream.JetStream

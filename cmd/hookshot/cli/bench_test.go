@@ -10,9 +10,11 @@ import (
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/cli"
 )
 
+// TestBenchJSON: the JSON report parses and carries every figure (their
+// values are the machine's; only their presence and coherence are checked).
 func TestBenchJSON(t *testing.T) {
 	t.Parallel()
-	code, out, errOut := run(t, t.Context(), "bench", "--executions", "20", "--concurrency", "2", "-o", "json")
+	code, out, errOut := run(t, t.Context(), "bench", "--executions", "20", "--concurrency", "2", "--latency-events", "10", "-o", "json")
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -21,6 +23,12 @@ func TestBenchJSON(t *testing.T) {
 		HookshotSeconds, BareSeconds      float64
 		HookshotPerSec, BarePerSec, Ratio float64
 		OverheadPerExecMicros             *int64
+		Latency                           *struct {
+			Events                               int
+			RatePerSec                           float64
+			P50Micros, P99Micros, HookP50Micros  *int64
+			OverheadP50Micros, OverheadP99Micros *int64
+		}
 	}
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.DisallowUnknownFields()
@@ -36,13 +44,27 @@ func TestBenchJSON(t *testing.T) {
 	if want := rep.HookshotPerSec / rep.BarePerSec; rep.Ratio != want {
 		t.Fatalf("ratio %v, want hookshot/bare = %v", rep.Ratio, want)
 	}
+	l := rep.Latency
+	if l == nil || l.Events != 10 || l.RatePerSec <= 0 || l.P50Micros == nil || l.P99Micros == nil || l.HookP50Micros == nil ||
+		l.OverheadP50Micros == nil || l.OverheadP99Micros == nil {
+		t.Fatalf("latency figures missing: %s", out)
+	}
+	if *l.P50Micros <= 0 || *l.P99Micros < *l.P50Micros {
+		t.Fatalf("latency p50 %dµs, p99 %dµs", *l.P50Micros, *l.P99Micros)
+	}
+	if want := rep.HookshotPerSec / 2; l.RatePerSec != want {
+		t.Fatalf("latency measured at %v/s, want half the saturating rate %v/s", l.RatePerSec, want)
+	}
 }
 
 func TestBenchText(t *testing.T) {
 	t.Parallel()
-	code, out, errOut := run(t, t.Context(), "bench", "--executions", "4", "--concurrency", "1")
-	line := regexp.MustCompile(`^4 executions at concurrency 1: hookshot \d+/s, bare exec \d+/s, ratio \d+\.\d\d \(overhead -?[0-9.]+[µmn]?s per execution\)\n$`)
-	if code != cli.ExitOK || !line.MatchString(out) {
+	code, out, errOut := run(t, t.Context(), "bench", "--executions", "4", "--concurrency", "1", "--latency-events", "3")
+	d := `-?[0-9.]+[µmn]?s`
+	text := regexp.MustCompile(`^4 executions at concurrency 1: hookshot \d+/s, bare exec \d+/s, ratio \d+\.\d\d \(overhead ` + d + ` per execution\)\n` +
+		`latency event → stage result, 3 events at \d+/s \(half the rate above\): p50 ` + d + `, p99 ` + d +
+		`; minus the hook's own run \(p50 ` + d + `\): p50 ` + d + `, p99 ` + d + `\n$`)
+	if code != cli.ExitOK || !text.MatchString(out) {
 		t.Fatalf("exit %d, output %q, stderr %q", code, out, errOut)
 	}
 }
@@ -56,6 +78,7 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 	}{
 		{"no executions", []string{"--executions", "0"}, "--executions 0"},
 		{"negative concurrency", []string{"--concurrency", "-1"}, "--concurrency -1"},
+		{"no latency events", []string{"--latency-events", "0"}, "--latency-events 0"},
 		{"unknown output", []string{"-o", "yaml"}, `-o "yaml"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
