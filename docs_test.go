@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package docs_test runs the documentation: every ```sh block of README.md,
 // docs/, examples/ and deploy/ is executed, in order, the way a reader
 // following the page would run it. A documented command that does not work

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -149,9 +148,7 @@ func TestHTTPSAndMutualTLS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
+	sendSIGHUP(t)
 	waitUntil(t, 20*time.Second, "new certificate served", func() bool { return servedSerial(t, apiAddr) != oldSerial })
 }
 
