@@ -4,7 +4,6 @@ package executor
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
@@ -59,26 +57,8 @@ func (a *dockerApp) start(t testing.TB, image, service, tier string, opts ...doc
 // returns its stdout and exit code: the reference the runner's results are
 // checked (and benchmarked) against.
 func bareExec(ctx context.Context, cli *client.Client, name string, argv ...string) (string, int, error) {
-	created, err := cli.ExecCreate(ctx, name, client.ExecCreateOptions{Cmd: argv, AttachStdout: true, AttachStderr: true})
-	if err != nil {
-		return "", -1, err
-	}
-	att, err := cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
-	if err != nil {
-		return "", -1, err
-	}
-	defer att.Close()
-	var out bytes.Buffer
-	if _, err := stdcopy.StdCopy(&out, io.Discard, att.Reader); err != nil {
-		return "", -1, err
-	}
-	for {
-		res, err := cli.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
-		if err != nil || !res.Running {
-			return out.String(), res.ExitCode, err
-		}
-		time.Sleep(time.Millisecond)
-	}
+	out, _, code, err := dockertest.Exec(ctx, cli, name, argv...)
+	return out, code, err
 }
 
 // readFile reads a file out of a container through the engine's archive

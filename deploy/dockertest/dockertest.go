@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/versions"
 	"github.com/testcontainers/testcontainers-go"
@@ -545,4 +546,34 @@ func sweepImages(ctx context.Context, cli *testcontainers.DockerClient) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Exec runs argv in container name through the Engine API alone (what
+// `docker exec` does, with nothing of Hookshot's in between) and returns
+// its stdout, stderr and exit code; err is only the Engine API's. It is the
+// reference that tests check (and benchmark) the runners against.
+func Exec(ctx context.Context, cli *client.Client, name string, argv ...string) (stdout, stderr string, code int, err error) {
+	created, err := cli.ExecCreate(ctx, name, client.ExecCreateOptions{Cmd: argv, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		return "", "", -1, err
+	}
+	att, err := cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
+	if err != nil {
+		return "", "", -1, err
+	}
+	defer att.Close()
+	var out, errOut bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &errOut, att.Reader); err != nil {
+		return "", "", -1, err
+	}
+	for {
+		res, err := cli.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
+		if err != nil {
+			return "", "", -1, err
+		}
+		if !res.Running {
+			return out.String(), errOut.String(), res.ExitCode, nil
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

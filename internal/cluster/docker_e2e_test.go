@@ -1,7 +1,6 @@
 package cluster_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 	"go.uber.org/zap/zaptest"
 
@@ -306,36 +304,16 @@ echo "$HOOKSHOT_HOOK_NAME|$HOOKSHOT_CLUSTER|$HOOKSHOT_NAMESPACE|$HOOKSHOT_POD_NA
 }
 
 // execIn runs argv in container name through the Engine API alone (what
-// `docker exec` does), and returns its stdout and exit code.
+// `docker exec` does), and returns its stdout and exit code; a non-zero
+// exit is an error carrying its stderr.
 func execIn(ctx context.Context, cli *client.Client, name string, argv ...string) (string, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	created, err := cli.ExecCreate(ctx, name, client.ExecCreateOptions{Cmd: argv, AttachStdout: true, AttachStderr: true})
-	if err != nil {
-		return "", -1, err
+	out, errOut, code, err := dockertest.Exec(ctx, cli, name, argv...)
+	if err == nil && code != 0 {
+		err = errors.New(strings.TrimSpace(errOut))
 	}
-	att, err := cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
-	if err != nil {
-		return "", -1, err
-	}
-	defer att.Close()
-	var out, errOut bytes.Buffer
-	if _, err := stdcopy.StdCopy(&out, &errOut, att.Reader); err != nil {
-		return "", -1, err
-	}
-	for {
-		res, err := cli.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
-		if err != nil {
-			return "", -1, err
-		}
-		if !res.Running {
-			if res.ExitCode != 0 {
-				err = errors.New(strings.TrimSpace(errOut.String()))
-			}
-			return out.String(), res.ExitCode, err
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return out, code, err
 }
 
 func randomHex() string {
