@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -18,32 +19,77 @@ import (
 	"github.com/hookshot-dev/hookshot/internal/runstate"
 )
 
-// handleResult records an execution result once, starts the next hook of the
-// same container, and closes the stage when every container is done.
-func (e *Engine) handleResult(ctx context.Context) func(jetstream.Msg) {
-	return func(msg jetstream.Msg) {
-		r, err := events.DecodeExecutionResult(msg.Data())
-		if err != nil {
-			e.log.Error("malformed execution result terminated", zap.String("subject", msg.Subject()), zap.Error(err))
-			_ = msg.TermWithReason(truncate(err.Error(), 200))
-			return
+// handleResults records a batch of execution results of one run (what
+// queued up while the run's previous batch was recorded): each result once,
+// concurrently, then stage by stage one progress update for all of them,
+// one publish of the next hook of each of their containers, and the stage
+// result when every container is done. A message is acked once all of that
+// is done for it; on transient trouble it is handed back, and since every
+// step is idempotent its redelivery redoes only what is missing.
+func (e *Engine) handleResults(ctx context.Context) func([]jetstream.Msg) {
+	type item struct {
+		msg jetstream.Msg
+		r   *events.ExecutionResult
+		log *zap.Logger
+		err error
+	}
+	return func(msgs []jetstream.Msg) {
+		items := make([]*item, 0, len(msgs))
+		for _, msg := range msgs {
+			r, err := events.DecodeExecutionResult(msg.Data())
+			if err != nil {
+				e.log.Error("malformed execution result terminated", zap.String("subject", msg.Subject()), zap.Error(err))
+				_ = msg.TermWithReason(truncate(err.Error(), 200))
+				continue
+			}
+			if pull.Redelivered(msg) {
+				e.cfg.Metrics.Redelivered(metrics.RedeliveryResult)
+			}
+			items = append(items, &item{msg: msg, r: r,
+				log: e.log.With(zap.String("run_id", r.RunID), zap.String("execution_id", r.ExecutionID), zap.String("hook_id", r.HookID))})
 		}
-		log := e.log.With(zap.String("run_id", r.RunID), zap.String("execution_id", r.ExecutionID), zap.String("hook_id", r.HookID))
-		if pull.Redelivered(msg) {
-			e.cfg.Metrics.Redelivered(metrics.RedeliveryResult)
+		var wg sync.WaitGroup
+		for _, it := range items {
+			wg.Go(func() { it.err = e.recordExecution(ctx, it.r, it.log) })
 		}
-		if err := e.recordResult(ctx, r, log); err != nil {
-			log.Warn("execution result not processed, will retry", zap.Error(err))
-			_ = msg.NakWithDelay(time.Second)
-			return
+		wg.Wait()
+
+		stages := map[string][]*item{}
+		var order []string
+		for _, it := range items {
+			if it.err != nil {
+				it.log.Warn("execution result not processed, will retry", zap.Error(it.err))
+				_ = it.msg.NakWithDelay(time.Second)
+				continue
+			}
+			key := events.StageKey(it.r.AccountID, it.r.RunID, it.r.Action, it.r.Stage)
+			if _, ok := stages[key]; !ok {
+				order = append(order, key)
+			}
+			stages[key] = append(stages[key], it)
 		}
-		if err := msg.Ack(); err != nil {
-			log.Warn("ack execution result", zap.Error(err))
+		for _, key := range order {
+			batch := stages[key]
+			results := make([]*events.ExecutionResult, len(batch))
+			for i, it := range batch {
+				results[i] = it.r
+			}
+			err := e.advanceStage(ctx, key, results, batch[0].log)
+			for _, it := range batch {
+				if err != nil {
+					it.log.Warn("execution result not processed, will retry", zap.Error(err))
+					_ = it.msg.NakWithDelay(time.Second)
+				} else if err := it.msg.Ack(); err != nil {
+					it.log.Warn("ack execution result", zap.Error(err))
+				}
+			}
 		}
 	}
 }
 
-func (e *Engine) recordResult(ctx context.Context, r *events.ExecutionResult, log *zap.Logger) error {
+// recordExecution stores an execution result under its execution, once:
+// the first result recorded wins.
+func (e *Engine) recordExecution(ctx context.Context, r *events.ExecutionResult, log *zap.Logger) error {
 	stored := *r
 	created, err := e.runs.Create(ctx, runstate.ResultExecKey(r), &stored)
 	if err != nil {
@@ -55,7 +101,13 @@ func (e *Engine) recordResult(ctx context.Context, r *events.ExecutionResult, lo
 	} else if stored.Attempt != r.Attempt {
 		log.Info("duplicate execution result ignored", zap.Int("attempt", r.Attempt), zap.Int("recorded_attempt", stored.Attempt))
 	}
-	key := events.StageKey(r.AccountID, r.RunID, r.Action, r.Stage)
+	return nil
+}
+
+// advanceStage marks the executions of results done in their stage's
+// progress, dispatches the next hook of each of their containers, and
+// closes the stage when every container is done.
+func (e *Engine) advanceStage(ctx context.Context, key string, results []*events.ExecutionResult, log *zap.Logger) error {
 	rec, err := e.stageRecord(ctx, key)
 	if err != nil {
 		return err
@@ -64,17 +116,37 @@ func (e *Engine) recordResult(ctx context.Context, r *events.ExecutionResult, lo
 		log.Error("execution result for a stage that was never planned; ignored", zap.String("stage", key))
 		return nil
 	}
-	lane, index, ok := rec.locate(r.ExecutionID)
-	if !ok {
-		log.Error("execution result not in its stage's plan; ignored", zap.String("stage", key))
+	var done, lanes []int
+	for _, r := range results {
+		lane, index, ok := rec.locate(r.ExecutionID)
+		if !ok {
+			log.Error("execution result not in its stage's plan; ignored", zap.String("stage", key), zap.String("execution_id", r.ExecutionID))
+			continue
+		}
+		done, lanes = append(done, index), append(lanes, lane)
+	}
+	if len(done) == 0 {
 		return nil
 	}
-	p, err := e.runs.markDone(ctx, key, index)
+	p, err := e.runs.markDone(ctx, key, done...)
 	if err != nil {
 		return err
 	}
-	if job, ok := rec.next(lane, p); ok {
-		return e.dispatch(ctx, []*events.Job{job})
+	var next []*events.Job
+	seen := map[int]bool{}
+	for _, lane := range lanes {
+		if seen[lane] {
+			continue
+		}
+		seen[lane] = true
+		if job, ok := rec.next(lane, p); ok {
+			next = append(next, job)
+		}
+	}
+	if len(next) > 0 {
+		if err := e.dispatch(ctx, next); err != nil {
+			return err
+		}
 	}
 	if !p.all(rec.jobCount()) {
 		return nil

@@ -202,14 +202,20 @@ func (e *Engine) Start(ctx context.Context) error {
 
 	e.wg.Go(func() {
 		// Apps are planned concurrently, each app's stages in order.
-		plan := newKeyedSerial(lifecyclePlanners, e.handleLifecycle(runCtx))
+		plan := newKeyedSerial(lifecyclePlanners, oneByOne(e.handleLifecycle(runCtx)))
 		pull.Loop(runCtx, lifecycle, e.log, e.lifecycleHealth, plan.want, func(msg jetstream.Msg) {
 			plan.submit(lifecycleKey(msg.Subject()), msg)
 		}, nil)
 		plan.wait()
 	})
 	e.wg.Go(func() {
-		pull.Loop(runCtx, results, e.log, e.resultsHealth, pull.FixedBatch(64), e.handleResult(runCtx), nil)
+		// Runs are recorded concurrently, each run's results in order and,
+		// when several are waiting, together.
+		record := newKeyedSerial(resultRecorders, e.handleResults(runCtx))
+		pull.Loop(runCtx, results, e.log, e.resultsHealth, record.want, func(msg jetstream.Msg) {
+			record.submit(resultRunKey(msg.Subject()), msg)
+		}, nil)
+		record.wait()
 	})
 	if e.cfg.PairingTimeout > 0 {
 		e.wg.Go(func() { e.pairingWatchdog(runCtx) })
@@ -222,6 +228,10 @@ func (e *Engine) Start(ctx context.Context) error {
 // lifecyclePlanners bounds how many lifecycle events are being planned at
 // once (each of another app), and so how many are fetched ahead.
 const lifecyclePlanners = 16
+
+// resultRecorders bounds how many execution results are being recorded at
+// once, and so how many are fetched ahead.
+const resultRecorders = 256
 
 // Stop stops consuming and waits for the loops to end or ctx to expire.
 // Work in flight is not lost: what was not acked is redelivered.

@@ -14,24 +14,38 @@ import (
 // by account and app: an app's stages stay in order, and one app whose
 // cluster is slow to answer (discovery waits up to its timeout) or whose
 // hooks are costly to match does not hold up every other app's stages.
-type keyedSerial struct {
-	handle func(jetstream.Msg)
+//
+// A drainer hands everything queued under its key at that moment to handle
+// as one batch (in order): under load, results of one stage are recorded
+// together (one progress update, one publish of the next jobs), and when
+// it is quiet a batch is one message, so batching adds no latency.
+type keyedSerial[T any] struct {
+	handle func([]T)
 	limit  int
 
 	mu       sync.Mutex
-	queues   map[string][]jetstream.Msg // pending, by key; present while a drainer runs
+	queues   map[string][]T // pending, by key; present while a drainer runs
 	inFlight int                        // messages submitted and not yet handled
 	room     chan struct{}              // signaled when inFlight goes down
 	wg       sync.WaitGroup
 }
 
-func newKeyedSerial(limit int, handle func(jetstream.Msg)) *keyedSerial {
-	return &keyedSerial{handle: handle, limit: limit, queues: map[string][]jetstream.Msg{}, room: make(chan struct{}, 1)}
+func newKeyedSerial[T any](limit int, handle func([]T)) *keyedSerial[T] {
+	return &keyedSerial[T]{handle: handle, limit: limit, queues: map[string][]T{}, room: make(chan struct{}, 1)}
+}
+
+// oneByOne is a batch handler that handles each message in turn.
+func oneByOne(handle func(jetstream.Msg)) func([]jetstream.Msg) {
+	return func(msgs []jetstream.Msg) {
+		for _, m := range msgs {
+			handle(m)
+		}
+	}
 }
 
 // want is the pull loop's want function: it waits until fewer than limit
 // messages are in flight and returns how many more may be taken.
-func (k *keyedSerial) want(ctx context.Context) int {
+func (k *keyedSerial[T]) want(ctx context.Context) int {
 	for {
 		k.mu.Lock()
 		free := k.limit - k.inFlight
@@ -48,7 +62,7 @@ func (k *keyedSerial) want(ctx context.Context) int {
 }
 
 // submit queues msg under key; a goroutine drains each key's queue.
-func (k *keyedSerial) submit(key string, msg jetstream.Msg) {
+func (k *keyedSerial[T]) submit(key string, msg T) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.inFlight++
@@ -60,7 +74,7 @@ func (k *keyedSerial) submit(key string, msg jetstream.Msg) {
 	k.wg.Go(func() { k.drain(key) })
 }
 
-func (k *keyedSerial) drain(key string) {
+func (k *keyedSerial[T]) drain(key string) {
 	for {
 		k.mu.Lock()
 		q := k.queues[key]
@@ -69,14 +83,13 @@ func (k *keyedSerial) drain(key string) {
 			k.mu.Unlock()
 			return
 		}
-		msg := q[0]
-		k.queues[key] = q[1:]
+		k.queues[key] = nil // still draining: what comes now is the next batch
 		k.mu.Unlock()
 
-		k.handle(msg)
+		k.handle(q)
 
 		k.mu.Lock()
-		k.inFlight--
+		k.inFlight -= len(q)
 		k.mu.Unlock()
 		select {
 		case k.room <- struct{}{}:
@@ -86,7 +99,18 @@ func (k *keyedSerial) drain(key string) {
 }
 
 // wait returns once every submitted message has been handled.
-func (k *keyedSerial) wait() { k.wg.Wait() }
+func (k *keyedSerial[T]) wait() { k.wg.Wait() }
+
+// resultRunKey is the account and run of an execution result subject,
+// hookshot.results.execution.<account>.<run>: the unit whose results are
+// recorded in order (a stage's progress is one value).
+func resultRunKey(subject string) string {
+	parts := strings.SplitN(subject, ".", 6)
+	if len(parts) < 5 {
+		return subject
+	}
+	return parts[3] + "." + parts[4]
+}
 
 // lifecycleKey is the account and app of a lifecycle subject,
 // hookshot.lifecycle.<account>.<app>.<action>.<stage>: the unit whose

@@ -135,20 +135,27 @@ func (r runs) loadProgress(ctx context.Context, stage string) (progress, uint64,
 	return progress(e.Value()), e.Revision(), nil
 }
 
-// markDone sets bit i of the stage's bitmap with compare-and-set and returns
-// the bitmap after it.
-func (r runs) markDone(ctx context.Context, stage string, i int) (progress, error) {
+// markDone sets the bits done of the stage's bitmap, in one compare-and-set,
+// and returns the bitmap after it.
+func (r runs) markDone(ctx context.Context, stage string, done ...int) (progress, error) {
 	for {
 		p, rev, err := r.loadProgress(ctx, stage)
 		if err != nil {
 			return nil, err
 		}
-		if p.has(i) {
+		size, missing := len(p), false
+		for _, i := range done {
+			size = max(size, i/8+1)
+			missing = missing || !p.has(i)
+		}
+		if !missing {
 			return p, nil
 		}
-		next := make(progress, max(len(p), i/8+1))
+		next := make(progress, size)
 		copy(next, p)
-		next[i/8] |= 1 << (i % 8)
+		for _, i := range done {
+			next[i/8] |= 1 << (i % 8)
+		}
 		if rev == 0 {
 			_, err = r.Bucket.Create(ctx, doneKey(stage), next)
 		} else {
