@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/hookshot-dev/hookshot/internal/driver"
 	"github.com/hookshot-dev/hookshot/internal/store"
-	"github.com/hookshot-dev/hookshot/matcher"
 
 	"github.com/hookshot-dev/hookshot/internal/astra"
 )
@@ -51,7 +48,10 @@ var actionKinds = []actionKind{
 	{driver.KindFailover, "appFailovers", "application/hookshot-appFailover", "application/hookshot-appFailovers", []string{"1.0"}, astra.Conflict},
 }
 
-// actionBody is a POST body of any of the four.
+// actionBody is a POST body of any of the four. The document checks it
+// (appSnap_1.3_post_request_body and the others: type and version of the
+// kind, name a DNS-1123 label, bucketID an identifier, snapshotID on
+// appBackups only).
 type actionBody struct {
 	Type       string        `json:"type"`
 	Version    string        `json:"version"`
@@ -59,26 +59,6 @@ type actionBody struct {
 	BucketID   string        `json:"bucketID"`
 	SnapshotID string        `json:"snapshotID"`
 	Metadata   *metadataBody `json:"metadata"`
-}
-
-// invalid lists the schema-level problems of a body for kind k.
-func (b *actionBody) invalid(k actionKind) []Invalid {
-	var bad []Invalid
-	if b.Type != k.mediaType {
-		bad = append(bad, Invalid{"type", `must be "` + k.mediaType + `"`})
-	}
-	if !slices.Contains(k.versions, b.Version) {
-		bad = append(bad, Invalid{"version", `must be one of "` + strings.Join(k.versions, `", "`) + `"`})
-	}
-	if b.BucketID != "" && !matcher.ValidIdentifier(b.BucketID) {
-		bad = append(bad, Invalid{"bucketID", "must conform to the Astra Identifier Schema"})
-	}
-	if b.SnapshotID != "" && k.kind != driver.KindBackup {
-		bad = append(bad, Invalid{"snapshotID", "unknown field"})
-	} else if b.SnapshotID != "" && !matcher.ValidIdentifier(b.SnapshotID) {
-		bad = append(bad, Invalid{"snapshotID", "must conform to the Astra Identifier Schema"})
-	}
-	return bad
 }
 
 func (s *Server) registerActions(app string) {
@@ -206,10 +186,7 @@ func (s *Server) createAction(k actionKind) handlerFunc {
 			return p
 		}
 		var body actionBody
-		if p := decodeStrict(raw, &body, func() []Invalid { return body.invalid(k) }); p != nil {
-			return p
-		}
-		if p := schemaProblem(body.invalid(k)); p != nil {
+		if p := s.decode(r, raw, &body, nil); p != nil {
 			return p
 		}
 		if body.SnapshotID != "" {

@@ -21,7 +21,9 @@ const (
 
 var appVersions = []string{"1.0"}
 
-// appBody is an app POST or PUT body.
+// appBody is an app POST or PUT body (app_1.0_post_request_body,
+// app_1.0_put_request_body: the document checks type, version, id; the
+// store the name and containers).
 type appBody struct {
 	Type       string             `json:"type"`
 	Version    string             `json:"version"`
@@ -29,22 +31,6 @@ type appBody struct {
 	Name       string             `json:"name"`
 	Containers []events.Container `json:"containers"`
 	Metadata   *metadataBody      `json:"metadata"`
-}
-
-func (b *appBody) check(create bool) *Problem { return schemaProblem(b.invalid(create)) }
-
-func (b *appBody) invalid(create bool) []Invalid {
-	var bad []Invalid
-	if b.Type != appMediaType {
-		bad = append(bad, Invalid{"type", `must be "` + appMediaType + `"`})
-	}
-	if b.Version != "1.0" {
-		bad = append(bad, Invalid{"version", `must be "1.0"`})
-	}
-	if create && b.ID != "" {
-		bad = append(bad, Invalid{"id", "unknown field: the server assigns the id"})
-	}
-	return bad
 }
 
 func appView(a *store.App, version string) map[string]any {
@@ -80,10 +66,7 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	var body appBody
-	if p := decodeStrict(raw, &body, func() []Invalid { return body.invalid(true) }); p != nil {
-		return p
-	}
-	if p := body.check(true); p != nil {
+	if p := s.decode(r, raw, &body, nil); p != nil {
 		return p
 	}
 	e, err := s.store.CreateApp(r.Context(), r.PathValue("account_id"),
@@ -106,10 +89,7 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	body := appBody{ID: id, Name: old.Value.Name, Containers: old.Value.Containers}
-	if p := decodeStrict(raw, &body, func() []Invalid { return body.invalid(false) }); p != nil {
-		return p
-	}
-	if p := body.check(false); p != nil {
+	if p := s.decode(r, raw, &body, nil); p != nil {
 		return p
 	}
 	if body.ID != id {

@@ -54,17 +54,18 @@ func (b *appV2Body) app() store.App {
 	}
 }
 
-// invalid are the body's schema-level faults.
-func (b *appV2Body) invalid(create bool) []Invalid {
-	var bad []Invalid
-	if b.Type != appMediaType {
-		bad = append(bad, Invalid{"type", `must be "` + appMediaType + `"`})
-	}
-	if create && b.ID != "" {
-		bad = append(bad, Invalid{"id", "unknown field: the server assigns the id"})
-	}
+// invalid are the body's schema-level faults the store finds (the document
+// checks type, and that id is not sent on create).
+func (b *appV2Body) invalid() []Invalid {
 	app := b.app()
-	return append(bad, schemaFields(store.CheckAppV2(&app))...)
+	return schemaFields(store.CheckAppV2(&app))
+}
+
+// faults are every fault the store finds, those beyond the schema (a
+// namespace twice, a label selector that does not parse) included.
+func (b *appV2Body) faults() []Invalid {
+	app := b.app()
+	return allFields(store.CheckAppV2(&app))
 }
 
 // appV2View is an app 2.x as the API returns it.
@@ -185,10 +186,10 @@ func (s *Server) createAppV2(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	var body appV2Body
-	if p := decodeStrict(raw, &body, func() []Invalid { return body.invalid(true) }); p != nil {
+	if p := s.decode(r, raw, &body, body.faults); p != nil {
 		return p
 	}
-	if p := schemaProblem(body.invalid(true)); p != nil {
+	if p := schemaProblem(body.invalid()); p != nil {
 		return p
 	}
 	info, bad, p := s.appCluster(body.ClusterID)
@@ -231,10 +232,10 @@ func (s *Server) updateAppV2(w http.ResponseWriter, r *http.Request) *Problem {
 	a := old.Value
 	body := appV2Body{ID: a.ID, Name: a.Name, ClusterID: a.ClusterID,
 		NamespaceScopedResources: a.NamespaceScopedResources, ClusterScopedResources: a.ClusterScopedResources}
-	if p := decodeStrict(raw, &body, func() []Invalid { return body.invalid(false) }); p != nil {
+	if p := s.decode(r, raw, &body, body.faults); p != nil {
 		return p
 	}
-	if p := schemaProblem(body.invalid(false)); p != nil {
+	if p := schemaProblem(body.invalid()); p != nil {
 		return p
 	}
 	if body.ID != a.ID {

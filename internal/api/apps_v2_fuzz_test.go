@@ -17,9 +17,10 @@ func FuzzDecodeAppV2Body(f *testing.F) {
 	f.Add([]byte(`{"namespaceScopedResources":"x","clusterScopedResources":[1,null]}`))
 	f.Add([]byte(`{"metadata":{"labels":[{"name":1}]},"state":"ready"}`))
 	f.Add([]byte(`null`))
+	validate := validatorOf(f, "POST /accounts/{account_id}/k8s/v2/apps")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var body appV2Body
-		p := decodeStrict(data, &body, func() []Invalid { return body.invalid(true) })
+		p := decodeStrict(data, &body, validate, body.faults)
 		if p != nil {
 			if p.number == 7 && json.Valid(data) {
 				t.Fatalf("valid JSON answered as invalid JSON: %q", data)
@@ -35,7 +36,7 @@ func FuzzDecodeAppV2Body(f *testing.F) {
 		if _, err := json.Marshal(body); err != nil {
 			t.Fatalf("accepted body does not encode: %v", err)
 		}
-		bad := body.invalid(true)
+		bad := body.invalid()
 		app := body.app()
 		err := store.CheckAppV2(&app)
 		if len(bad) == 0 && err != nil && validationProblem(err).number == 8 {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/executor"
 	"github.com/hookshot-dev/hookshot/matcher"
 
@@ -73,42 +74,69 @@ func contentTypeProblem(r *http.Request) *Problem {
 	return p
 }
 
-// decodeStrict decodes a JSON object into v (a pointer to a struct) the way
-// the Astra schemas say: every field not in the schema
-// (additionalProperties: false) and every value of the wrong type is named,
-// all of them, not just the first. Fields absent from the body keep the
-// values v already holds, which is what a PUT merge needs. It returns 400/7
-// for text that is not JSON and 400/8 naming the fields otherwise. A string
-// that is not valid Unicode (a raw byte that is not UTF-8, an escaped lone
-// surrogate) is a 400/8 naming its field and byte offset: encoding/json
-// would store U+FFFD in its place.
+// decodeStrict decodes a JSON object into v (a pointer to a struct) after
+// validating it against the request-body schema of its operation (validate,
+// see bodySchemas.validate; nil validates nothing): every field the schema
+// refuses is named, all of them, not just the first. The typed decoding
+// names too what v cannot hold (a field v lacks, a value of another type).
+// Fields absent from the body keep the values v already holds, which is
+// what a PUT merge needs. It returns 400/7 for text that is not JSON and
+// 400/8 naming the fields otherwise. A string that is not valid Unicode (a
+// raw byte that is not UTF-8, an escaped lone surrogate) is a 400/8 naming
+// its field and byte offset: encoding/json would store U+FFFD in its place.
 //
 // When the body has such fields, check (if not nil) runs on what could be
-// decoded and its schema-level findings are added, so one answer names every
-// bad field; fields already named by the decoding are not named twice.
-func decodeStrict(body []byte, v any, check func() []Invalid) *Problem {
+// decoded and its findings (the hand-written rules: a regex that compiles,
+// unique items, cross-field rules) are added, so one answer names every bad
+// field; a field already named is not named twice.
+func decodeStrict(body []byte, v any, validate func(value any) []Invalid, check func() []Invalid) *Problem {
 	if !json.Valid(body) {
 		return problem(astra.InvalidJSONPayload)
 	}
 	bad := invalidUnicode(body)
-	decodeValue(bytes.TrimSpace(body), reflect.ValueOf(v).Elem(), "", &bad)
+	if validate != nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber() // 1e400 is a number the schema refuses, not an error
+		var value any
+		if err := dec.Decode(&value); err != nil {
+			return problem(astra.InvalidJSONPayload)
+		}
+		bad = mergeInvalid(bad, validate(value))
+	}
+	var typed []Invalid
+	decodeValue(bytes.TrimSpace(body), reflect.ValueOf(v).Elem(), "", &typed)
+	bad = mergeInvalid(bad, typed)
 	if len(bad) == 0 {
 		return nil
 	}
 	if check != nil {
-		named := map[string]bool{}
-		for _, b := range bad {
-			named[b.Name] = true
-		}
-		for _, f := range check() {
-			if !named[f.Name] {
-				bad = append(bad, f)
-			}
-		}
+		bad = mergeInvalid(bad, check())
 	}
 	p := problem(astra.InvalidJSONResource).fields(bad...)
 	p.SchemaValidationFailure = describe(bad)
 	return p
+}
+
+// decode decodes and validates the body of r (see decodeStrict) against
+// the request-body schema of r's operation in openapi.json.
+func (s *Server) decode(r *http.Request, body []byte, v any, check func() []Invalid) *Problem {
+	schema := s.bodies.forRequest(r)
+	return decodeStrict(body, v, func(value any) []Invalid { return s.bodies.validate(schema, value) }, check)
+}
+
+// allFields are every invalid field of a validation error, those of rules
+// beyond the schema (extended) included: merged into an answer that already
+// names schema faults.
+func allFields(err error) []Invalid {
+	var ve interface{ FieldErrors() []events.FieldError }
+	if !errors.As(err, &ve) {
+		return nil
+	}
+	var out []Invalid
+	for _, f := range ve.FieldErrors() {
+		out = append(out, Invalid{f.Field, f.Reason})
+	}
+	return out
 }
 
 // schemaFields are the schema-level invalid fields of a validation error

@@ -114,11 +114,8 @@ func (s *Server) createHook(w http.ResponseWriter, r *http.Request) *Problem {
 		return p
 	}
 	var body hookBody
-	if p := decodeStrict(raw, &body, func() []Invalid { return schemaFields(body.ExecutionHook.Validate()) }); p != nil {
+	if p := s.decode(r, raw, &body, func() []Invalid { return allFields(body.ExecutionHook.Validate()) }); p != nil {
 		return p
-	}
-	if body.ID != "" {
-		return problem(astra.InvalidJSONResource).fields(Invalid{"id", "unknown field: the server assigns the id"})
 	}
 	if app != "" && body.AppID != "" && body.AppID != app {
 		return problem(astra.InvalidField).fields(Invalid{"appID", "must be the app of the request path, " + app})
@@ -159,7 +156,7 @@ func (s *Server) updateHook(w http.ResponseWriter, r *http.Request) *Problem {
 	// keep their stored values.
 	body := hookBody{ExecutionHook: old.Value.Hook}
 	body.Type, body.Version = "", ""
-	if p := decodeStrict(raw, &body, func() []Invalid { return schemaFields(body.ExecutionHook.Validate()) }); p != nil {
+	if p := s.decode(r, raw, &body, func() []Invalid { return allFields(body.ExecutionHook.Validate()) }); p != nil {
 		return p
 	}
 	if body.ID != id {

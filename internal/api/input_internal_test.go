@@ -77,7 +77,7 @@ func FuzzInvalidUnicode(f *testing.F) {
 		if !utf8.Valid(data) && len(bad) == 0 {
 			t.Fatalf("%q is not UTF-8 but no field is named", data)
 		}
-		if p := decodeStrict(data, &hookBody{}, nil); p == nil && !utf8.Valid(data) {
+		if p := decodeStrict(data, &hookBody{}, nil, nil); p == nil && !utf8.Valid(data) {
 			t.Fatalf("accepted %q", data)
 		}
 	})

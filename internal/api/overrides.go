@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/hookshot-dev/hookshot/internal/store"
-	"github.com/hookshot-dev/hookshot/matcher"
 
 	"github.com/hookshot-dev/hookshot/internal/astra"
 )
@@ -16,7 +15,10 @@ const (
 
 var overrideVersions = []string{"1.0"}
 
-// overrideBody is an executionHookOverride POST or PUT body.
+// overrideBody is an executionHookOverride POST or PUT body. The document
+// (executionHookOverride_1.0_post_request_body, …_put_request_body) checks
+// every field: type, version, enabled, executionHookID, and that id and
+// appID are not sent on create.
 type overrideBody struct {
 	Type            string `json:"type"`
 	Version         string `json:"version"`
@@ -27,31 +29,6 @@ type overrideBody struct {
 	// be the app of the path.
 	AppID    string        `json:"appID"`
 	Metadata *metadataBody `json:"metadata"`
-}
-
-func (b *overrideBody) check(create bool) *Problem { return schemaProblem(b.invalid(create)) }
-
-func (b *overrideBody) invalid(create bool) []Invalid {
-	var bad []Invalid
-	if b.Type != overrideMediaType {
-		bad = append(bad, Invalid{"type", `must be "` + overrideMediaType + `"`})
-	}
-	if b.Version != "1.0" {
-		bad = append(bad, Invalid{"version", `must be "1.0"`})
-	}
-	if create && b.ID != "" {
-		bad = append(bad, Invalid{"id", "unknown field: the server assigns the id"})
-	}
-	if create && b.AppID != "" {
-		bad = append(bad, Invalid{"appID", "unknown field: the app is the request path's"})
-	}
-	if b.Enabled != "true" && b.Enabled != "false" {
-		bad = append(bad, Invalid{"enabled", `must be "true" or "false"`})
-	}
-	if !matcher.ValidIdentifier(b.ExecutionHookID) {
-		bad = append(bad, Invalid{"executionHookID", "must conform to the Astra Identifier Schema"})
-	}
-	return bad
 }
 
 func overrideView(o *store.Override) map[string]any {
@@ -115,10 +92,7 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request) *Problem
 		return p
 	}
 	var body overrideBody
-	if p := decodeStrict(raw, &body, func() []Invalid { return body.invalid(true) }); p != nil {
-		return p
-	}
-	if p := body.check(true); p != nil {
+	if p := s.decode(r, raw, &body, nil); p != nil {
 		return p
 	}
 	e, err := s.store.CreateOverride(r.Context(), r.PathValue("account_id"), store.Override{
@@ -144,10 +118,7 @@ func (s *Server) updateOverride(w http.ResponseWriter, r *http.Request) *Problem
 		return p
 	}
 	body := overrideBody{ID: old.ID, ExecutionHookID: old.Value.ExecutionHookID, Enabled: old.Value.Enabled}
-	if p := decodeStrict(raw, &body, func() []Invalid { return body.invalid(false) }); p != nil {
-		return p
-	}
-	if p := body.check(false); p != nil {
+	if p := s.decode(r, raw, &body, nil); p != nil {
 		return p
 	}
 	if body.ID != old.ID {

@@ -155,7 +155,16 @@ func (s *Server) patchMetadata(w http.ResponseWriter, r *http.Request) *rfsError
 		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.JSON", "the request body is not valid JSON")
 	}
 	var body rfsPatch
-	if p := decodeStrict(raw, &body, nil); p != nil {
+	if p := s.decode(r, raw, &body, nil); p != nil {
+		// A bad target_stacks or failure_mode alone keeps its own code.
+		if len(p.InvalidFields) == 1 && strings.HasPrefix(p.InvalidFields[0].Reason, "must be one of") {
+			switch p.InvalidFields[0].Name {
+			case "configuration.target_stacks":
+				return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.TARGET_STACKS", "configuration.target_stacks must be NONE or ALL")
+			case "configuration.failure_mode":
+				return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.FAILURE_MODE", "configuration.failure_mode must be FAIL or WARN")
+			}
+		}
 		msg := "the request body is not valid JSON"
 		if len(p.InvalidFields) > 0 {
 			msg = "invalid request body: " + describe(p.InvalidFields)

@@ -98,6 +98,8 @@ type Server struct {
 	rfs    *rateLimiter
 	// started is the creation time of what the configuration makes (clusters, the cloud).
 	started time.Time
+	// bodies are the request-body schemas of openapi.json.
+	bodies *bodySchemas
 }
 
 // Route is one path of the API and the methods it answers.
@@ -118,8 +120,20 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil || cfg.Tokens == nil {
 		return nil, errors.New("api: Store and Tokens are required")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: cfg.Store, mux: http.NewServeMux(), rfs: newRateLimiter(cfg.RFSRate), started: time.Now()}
+	bodies, err := loadBodySchemas()
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: cfg.Store, mux: http.NewServeMux(), rfs: newRateLimiter(cfg.RFSRate), started: time.Now(), bodies: bodies}
 	s.register()
+	// Every method that reads a body validates it against the document.
+	for _, rt := range s.routes {
+		for _, m := range rt.Methods {
+			if (m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch) && bodies.ops[m+" "+openAPIPathOf(rt.Pattern)] == nil {
+				return nil, fmt.Errorf("api: openapi.json has no request body schema for %s %s", m, rt.Pattern)
+			}
+		}
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { problem(astra.ResourceNotFound).write(w, r) })
 	return s, nil
 }

@@ -62,24 +62,11 @@ func (s *Server) createSource(w http.ResponseWriter, r *http.Request) *Problem {
 	if p != nil {
 		return p
 	}
+	// id, private, preloaded and sourceMD5Checksum are not in
+	// hookSource_1.0_post_request_body: the server sets them, or a PUT does
+	// (private; preloaded by an admin only).
 	var body sourceBody
-	if p := decodeStrict(raw, &body, func() []Invalid { return schemaFields(body.HookSource.Validate()) }); p != nil {
-		return p
-	}
-	// Not in hookSource_1.0_post_request_body: the server sets them, or a
-	// PUT does (private; preloaded by an admin only).
-	var bad []Invalid
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{{"id", body.ID != ""}, {"private", body.Private != ""}, {"preloaded", body.Preloaded != ""}, {"sourceMD5Checksum", body.SourceMD5Checksum != ""}} {
-		if f.set {
-			bad = append(bad, Invalid{f.name, "unknown field: not accepted on create"})
-		}
-	}
-	if len(bad) > 0 {
-		p := problem(astra.InvalidJSONResource).fields(bad...)
-		p.SchemaValidationFailure = describe(bad)
+	if p := s.decode(r, raw, &body, func() []Invalid { return allFields(body.HookSource.Validate()) }); p != nil {
 		return p
 	}
 	e, err := s.store.CreateSource(r.Context(), r.PathValue("account_id"), store.SourceRecord{Source: body.HookSource, Metadata: store.Metadata{Labels: body.Metadata.labels()}}, principalOf(r).ID)
@@ -102,7 +89,7 @@ func (s *Server) updateSource(w http.ResponseWriter, r *http.Request) *Problem {
 	}
 	body := sourceBody{HookSource: old.Value.Source}
 	body.Type, body.Version, body.SourceMD5Checksum = "", "", ""
-	if p := decodeStrict(raw, &body, func() []Invalid { return schemaFields(body.HookSource.Validate()) }); p != nil {
+	if p := s.decode(r, raw, &body, func() []Invalid { return allFields(body.HookSource.Validate()) }); p != nil {
 		return p
 	}
 	if body.ID != id {
