@@ -95,10 +95,11 @@ func parseBodySchemas(data []byte) (*bodySchemas, error) {
 	return bs, nil
 }
 
-// patternSuffix turns a ServeMux pattern into the document's path: {name...}
-// becomes {name}, a trailing {$} goes.
+// wildcardRest is a ServeMux {name...} wildcard.
 var wildcardRest = regexp.MustCompile(`\{([^}.]+)\.\.\.\}`)
 
+// openAPIPathOf turns a ServeMux pattern into the document's path: {name...}
+// becomes {name}, a trailing {$} goes.
 func openAPIPathOf(pattern string) string {
 	return wildcardRest.ReplaceAllString(strings.TrimSuffix(pattern, "{$}"), "{$1}")
 }
