@@ -25,8 +25,8 @@ type keyedSerial[T any] struct {
 
 	mu       sync.Mutex
 	queues   map[string][]T // pending, by key; present while a drainer runs
-	inFlight int                        // messages submitted and not yet handled
-	room     chan struct{}              // signaled when inFlight goes down
+	inFlight int            // messages submitted and not yet handled
+	room     chan struct{}  // signaled when inFlight goes down
 	wg       sync.WaitGroup
 }
 
