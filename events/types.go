@@ -211,4 +211,9 @@ type StageResult struct {
 	// stage that already had one (the event was published again): it is
 	// the recorded result, and nothing ran again.
 	Replayed bool `json:"replayed,omitempty"`
+	// LifecycleSequence is the stream sequence of the lifecycle event that
+	// planned the stage. A publisher whose event was stored at a later
+	// sequence (its PubAck) and gets this result got an earlier run's
+	// recorded result: nothing ran for its event.
+	LifecycleSequence uint64 `json:"lifecycleSequence,omitempty"`
 }

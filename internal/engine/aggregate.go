@@ -205,7 +205,7 @@ func (e *Engine) finalize(ctx context.Context, rec *StageRecord) (*events.StageR
 	sr := &events.StageResult{
 		RunID: ev.RunID, AccountID: ev.AccountID, AppID: ev.AppID, Action: ev.Action, Stage: ev.Stage,
 		HookStateDetails: slices.Clone(rec.Details), AbortAction: rec.Abort,
-		Executions: []events.ExecutionSummary{}, Started: rec.Planned,
+		Executions: []events.ExecutionSummary{}, Started: rec.Planned, LifecycleSequence: rec.EventSequence,
 	}
 	results, err := e.stageExecutions(ctx, rec)
 	if err != nil {

@@ -42,7 +42,7 @@ func (e *Engine) handleLifecycle(ctx context.Context) func(jetstream.Msg) {
 		if pull.Redelivered(msg) {
 			e.cfg.Metrics.Redelivered(metrics.RedeliveryLifecycle)
 		}
-		if err := e.startStage(ctx, ev, log); err != nil {
+		if err := e.startStage(ctx, ev, eventSequence(msg), log); err != nil {
 			if k := kindOf(err); k == errkind.Invalid || k == errkind.Permanent {
 				// Retrying will not change the answer (a value over the
 				// server's max payload, a 4xx from JetStream): fail the
@@ -61,6 +61,14 @@ func (e *Engine) handleLifecycle(ctx context.Context) func(jetstream.Msg) {
 	}
 }
 
+// eventSequence is msg's sequence in its stream (0 when unknown).
+func eventSequence(msg jetstream.Msg) uint64 {
+	if md, err := msg.Metadata(); err == nil {
+		return md.Sequence.Stream
+	}
+	return 0
+}
+
 // rejectLifecycle terminates a malformed event so it is never redelivered,
 // and answers the run with a failed stage result when the event named one.
 func (e *Engine) rejectLifecycle(ctx context.Context, msg jetstream.Msg, err error) {
@@ -72,7 +80,7 @@ func (e *Engine) rejectLifecycle(ctx context.Context, msg jetstream.Msg, err err
 		if !events.ValidToken(ev.AppID) {
 			ev.AppID = "unknown"
 		}
-		rec := &StageRecord{Event: ev, Planned: time.Now().UTC(), Details: []events.StateDetail{
+		rec := &StageRecord{Event: ev, Planned: time.Now().UTC(), EventSequence: eventSequence(msg), Details: []events.StateDetail{
 			events.NewStateDetail(events.DetailInvalidEvent, "Invalid lifecycle event", err.Error(), nil),
 		}}
 		if _, ferr := e.finalize(ctx, rec); ferr != nil {
@@ -89,7 +97,7 @@ func (e *Engine) rejectLifecycle(ctx context.Context, msg jetstream.Msg, err err
 // a stage answered before is answered with what was recorded.
 func (e *Engine) failLifecycle(ctx context.Context, msg jetstream.Msg, ev *events.LifecycleEvent, cause error, log *zap.Logger) {
 	log.Error("lifecycle event failed for good; answering with a failed stage", zap.Error(cause))
-	rec := &StageRecord{Event: *ev, Planned: time.Now().UTC(), Abort: e.failModePre(ev), Details: []events.StateDetail{
+	rec := &StageRecord{Event: *ev, Planned: time.Now().UTC(), EventSequence: eventSequence(msg), Abort: e.failModePre(ev), Details: []events.StateDetail{
 		events.NewStateDetail(events.DetailMatchFailed, "Stage could not be planned",
 			fmt.Sprintf("the %s/%s stage of run %s was not run: %v", ev.Action, ev.Stage, ev.RunID, cause), nil),
 	}}
@@ -107,12 +115,13 @@ func (e *Engine) failLifecycle(ctx context.Context, msg jetstream.Msg, ev *event
 // startStage plans the stage once (create-if-absent), then dispatches the
 // first job of every lane. Replaying it is harmless: the plan is read back,
 // and jobs carry de-duplication IDs.
-func (e *Engine) startStage(ctx context.Context, ev *events.LifecycleEvent, log *zap.Logger) error {
+func (e *Engine) startStage(ctx context.Context, ev *events.LifecycleEvent, seq uint64, log *zap.Logger) error {
 	key := ev.StageKey()
 	rec, err := e.plan(ctx, ev)
 	if err != nil {
 		return err
 	}
+	rec.EventSequence = seq // a plan recorded before keeps its own
 	created, err := e.runs.createPlan(ctx, key, rec)
 	if err != nil {
 		return err

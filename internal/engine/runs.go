@@ -39,6 +39,9 @@ type StageRecord struct {
 	// Abort is set when a planning failure concerns a FAIL-mode pre hook.
 	Abort   bool      `json:"abort,omitempty"`
 	Planned time.Time `json:"planned"`
+	// EventSequence is the lifecycle stream's sequence of the event that
+	// planned the stage (0 when unknown).
+	EventSequence uint64 `json:"eventSequence,omitempty"`
 }
 
 // Jobs returns every job of the stage, lane by lane: job i of this list is

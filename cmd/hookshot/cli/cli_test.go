@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/cli"
+	"github.com/hookshot-dev/hookshot/events"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // run runs one hookshot command in-process and returns its exit code and output.
@@ -189,6 +192,35 @@ func TestServerEndToEndThroughTheCLI(t *testing.T) {
 	}
 	if trace, _ := os.ReadFile(filepath.Join(dir, "trace")); string(trace) != "freeze mysql hard\n" {
 		t.Fatalf("the hook ran again: trace %q", trace)
+	}
+	// And once JetStream's de-duplication window has passed (shortened
+	// here to 100 ms), the event is stored as new, yet the stage was
+	// answered before: the CLI still says it is the recorded result.
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lifecycle, err := js.Stream(ctx, events.StreamLifecycle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := lifecycle.CachedInfo().Config
+	cfg.Duplicates = 100 * time.Millisecond
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the window passes
+	code, out, errOut = publish("pre", "--run-id", "run-1")
+	if code != 0 || !strings.Contains(out, `"replayed": true`) || !strings.Contains(errOut, "after the de-duplication window") {
+		t.Fatalf("publish pre after the de-duplication window: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if trace, _ := os.ReadFile(filepath.Join(dir, "trace")); string(trace) != "freeze mysql hard\n" {
+		t.Fatalf("the hook ran again after the de-duplication window: trace %q", trace)
 	}
 
 	if code, errOut := hook("--name", "boom", "--app", app, "--action", "snapshot", "--stage", "post", "--source", failSrc, "--failure-mode", "WARN"); code != 0 {

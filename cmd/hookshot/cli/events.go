@@ -78,11 +78,18 @@ FAIL-mode pre hook forbids the action), 1 on any other error.`,
 			if err != nil {
 				return err
 			}
-			if ack.Duplicate {
+			switch {
+			case ack.Duplicate:
 				// JetStream dropped the event as a repeat of one already
 				// published: nothing ran, and the result is the recorded one.
 				sr.Replayed = true
 				fmt.Fprintf(cmd.ErrOrStderr(), "hookshot: run %s %s/%s was already published; nothing ran again: this is its recorded result (replayed)\n",
+					ev.RunID, ev.Action, ev.Stage)
+			case sr.LifecycleSequence != 0 && sr.LifecycleSequence < ack.Sequence:
+				// Stored as new (the de-duplication window had passed), but
+				// the stage was planned by an earlier event of the run.
+				sr.Replayed = true
+				fmt.Fprintf(cmd.ErrOrStderr(), "hookshot: run %s %s/%s was answered before (its event was published again after the de-duplication window); nothing ran again: this is its recorded result (replayed)\n",
 					ev.RunID, ev.Action, ev.Stage)
 			}
 			if err := printJSON(cmd.OutOrStdout(), sr); err != nil {
