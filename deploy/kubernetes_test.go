@@ -24,6 +24,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
@@ -36,9 +37,11 @@ import (
 	"github.com/hookshot-dev/hookshot/internal/cluster"
 )
 
-// kubeDir holds the Kubernetes manifests: base/ (every resource), trial/
-// (an overlay of strategic-merge patches) and a kustomization.yaml at each
-// level.
+// kubeDir holds the Kubernetes manifests: base/ (what every variant
+// shares, no RBAC), cluster-rbac/ (ClusterRoles and ClusterRoleBindings),
+// and the variants a user applies, each a kustomization.yaml: kubeDir itself
+// (base + cluster-rbac), trial/ (the same with strategic-merge patches) and
+// namespaced/ (base + Roles and RoleBindings in named app namespaces).
 const (
 	kubeDir      = "kubernetes"
 	kubeNS       = "hookshot"
@@ -48,51 +51,63 @@ const (
 	kustomizeYML = "kustomization.yaml"
 )
 
+// kubeVariant is a directory one can `kubectl apply -k`.
+type kubeVariant struct {
+	name       string
+	dir        string
+	trial      bool // embedded NATS
+	namespaced bool // RBAC in app namespaces only, nothing cluster-wide
+}
+
+var kubeVariants = []kubeVariant{
+	{name: "default", dir: kubeDir},
+	{name: "trial", dir: filepath.Join(kubeDir, "trial"), trial: true},
+	{name: "namespaced", dir: filepath.Join(kubeDir, "namespaced"), namespaced: true},
+}
+
 // TestKubernetesManifests decodes every document of every manifest under
 // deploy/kubernetes strictly with client-go's scheme (an unknown or
-// duplicated field fails), builds the two variants kustomize would (base,
-// and trial = base + its patches, merged with the same strategic merge
-// patch kubectl uses) and checks each: every file is listed in its
-// kustomization.yaml, every container is hardened and probed, its
-// arguments and the ConfigMap's hookshot.yaml load with Hookshot's own
-// configuration loader, Services and selectors line up, and RBAC gives the
-// workers pods/exec and the server only read access to pods.
+// duplicated field fails), builds each variant the way kustomize would
+// (resources, nested kustomizations, and patches merged with the same
+// strategic merge patch kubectl uses) and checks each: every file is listed
+// in its kustomization.yaml, every kustomization belongs to a variant, every
+// container is hardened and probed, its arguments and the ConfigMap's
+// hookshot.yaml load with Hookshot's own configuration loader, Services and
+// selectors line up, and RBAC gives the workers pods/exec and the server
+// only read access to pods, with rules that are exactly the minimal ones:
+// cluster-wide in the default and the trial, in the named app namespaces
+// only (no ClusterRole, no ClusterRoleBinding) in the namespaced variant.
 func TestKubernetesManifests(t *testing.T) {
 	t.Parallel()
-	files := checkKustomizations(t, kubeDir)
-
-	var base, patches []kubeObject
-	for _, f := range files {
-		docs := decodeManifestFile(t, f.path)
-		if len(docs) == 0 {
-			t.Errorf("%s: no Kubernetes object in it", f.path)
-		}
-		for _, o := range docs {
-			switch {
-			case f.patch:
-				patches = append(patches, o)
-			case strings.HasPrefix(f.path, filepath.Join(kubeDir, "base")+string(filepath.Separator)):
-				base = append(base, o)
-			default:
-				t.Errorf("%s: a resource outside base/; overlays should only patch", f.path)
-			}
+	kusts := checkKustomizations(t, kubeDir)
+	if t.Failed() {
+		t.FailNow()
+	}
+	b := kustomizeBuilder{kusts: kusts, files: map[string][]kubeObject{}, used: map[string]bool{}}
+	built := map[string][]kubeObject{}
+	for _, v := range kubeVariants {
+		built[v.name] = b.build(t, v.dir)
+	}
+	for dir := range kusts {
+		if !b.used[dir] {
+			t.Errorf("%s/%s is in no variant this test checks (kubeVariants)", dir, kustomizeYML)
 		}
 	}
 	if t.Failed() {
 		t.FailNow()
 	}
+	for _, v := range kubeVariants {
+		t.Run(v.name, func(t *testing.T) { checkVariant(t, built[v.name], v) })
+	}
 
-	t.Run("base", func(t *testing.T) { checkVariant(t, base, false) })
-	trial := applyPatches(t, base, patches)
-	t.Run("trial", func(t *testing.T) { checkVariant(t, trial, true) })
-
-	// kubectl, when installed, renders both the way `kubectl apply -k`
-	// would: the result must be what this test checked.
+	// kubectl, when installed, renders each variant the way `kubectl apply
+	// -k` would: the result must be what this test checked.
 	t.Run("kubectl-kustomize", func(t *testing.T) {
 		if _, err := exec.LookPath("kubectl"); err != nil {
 			t.Skip("kubectl not installed")
 		}
-		for dir, want := range map[string][]kubeObject{kubeDir: base, filepath.Join(kubeDir, "trial"): trial} {
+		for _, v := range kubeVariants {
+			dir, want := v.dir, built[v.name]
 			out, err := exec.CommandContext(t.Context(), "kubectl", "kustomize", dir).Output()
 			if err != nil {
 				var ee *exec.ExitError
@@ -117,6 +132,51 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 		}
 	})
+}
+
+// kustomizeBuilder renders kustomizations as kustomize does, for the subset
+// these manifests use: resources (files and directories with a
+// kustomization of their own), then patches.
+type kustomizeBuilder struct {
+	kusts map[string]kustomization // by directory
+	files map[string][]kubeObject  // decoded once per file
+	used  map[string]bool          // directories built
+}
+
+func (b *kustomizeBuilder) decode(t *testing.T, file string) []kubeObject {
+	t.Helper()
+	if docs, ok := b.files[file]; ok {
+		return docs
+	}
+	docs := decodeManifestFile(t, file)
+	if len(docs) == 0 {
+		t.Errorf("%s: no Kubernetes object in it", file)
+	}
+	b.files[file] = docs
+	return docs
+}
+
+func (b *kustomizeBuilder) build(t *testing.T, dir string) []kubeObject {
+	t.Helper()
+	dir = filepath.Clean(dir)
+	k, ok := b.kusts[dir]
+	if !ok {
+		t.Fatalf("%s: no %s", dir, kustomizeYML)
+	}
+	b.used[dir] = true
+	var objs, patches []kubeObject
+	for _, r := range k.Resources {
+		p := filepath.Clean(filepath.Join(dir, r))
+		if _, ok := b.kusts[p]; ok {
+			objs = append(objs, b.build(t, p)...)
+		} else {
+			objs = append(objs, b.decode(t, p)...)
+		}
+	}
+	for _, p := range k.Patches {
+		patches = append(patches, b.decode(t, filepath.Join(dir, p.Path))...)
+	}
+	return applyPatches(t, objs, patches)
 }
 
 // kubeObject is one decoded document.
@@ -223,12 +283,6 @@ func decodeStrict(js []byte) (runtime.Object, error) {
 	return obj, nil
 }
 
-// manifestFile is a YAML file a kustomization.yaml lists.
-type manifestFile struct {
-	path  string
-	patch bool
-}
-
 // kustomization is the part of kustomize's file these manifests use;
 // anything else is an error, so the test cannot miss a feature it does not
 // model (a namePrefix, images, a generator).
@@ -243,10 +297,11 @@ type kustomization struct {
 
 // checkKustomizations checks that every directory under root with YAML
 // files has a kustomization.yaml listing exactly those files (as resources
-// or patches) and that every entry it lists exists. It returns the files.
-func checkKustomizations(t *testing.T, root string) []manifestFile {
+// or patches) and that every entry it lists exists. It returns the
+// kustomizations by directory.
+func checkKustomizations(t *testing.T, root string) map[string]kustomization {
 	t.Helper()
-	var files []manifestFile
+	kusts := map[string]kustomization{}
 	err := filepath.WalkDir(root, func(dir string, d os.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
 			return err
@@ -285,6 +340,7 @@ func checkKustomizations(t *testing.T, root string) []manifestFile {
 		if k.APIVersion != "kustomize.config.k8s.io/v1beta1" || k.Kind != "Kustomization" {
 			t.Errorf("%s/%s: apiVersion %q kind %q", dir, kustomizeYML, k.APIVersion, k.Kind)
 		}
+		kusts[filepath.Clean(dir)] = k
 		listed := map[string]bool{}
 		add := func(entry string, patch bool) {
 			p := filepath.Join(dir, entry)
@@ -302,7 +358,6 @@ func checkKustomizations(t *testing.T, root string) []manifestFile {
 				t.Errorf("%s/%s lists %s twice", dir, kustomizeYML, entry)
 			default:
 				listed[fi.Name()] = true
-				files = append(files, manifestFile{path: p, patch: patch})
 			}
 		}
 		for _, r := range k.Resources {
@@ -321,7 +376,7 @@ func checkKustomizations(t *testing.T, root string) []manifestFile {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return files
+	return kusts
 }
 
 // applyPatches merges each patch into the base object of the same kind,
@@ -381,7 +436,7 @@ type variant struct {
 	deployments []*appsv1.Deployment
 }
 
-func checkVariant(t *testing.T, objs []kubeObject, trial bool) {
+func checkVariant(t *testing.T, objs []kubeObject, spec kubeVariant) {
 	v := variant{objs: objs, serviceAccs: map[string]bool{}}
 	namespaces := map[string]bool{}
 	seen := map[string]string{}
@@ -411,6 +466,11 @@ func checkVariant(t *testing.T, objs []kubeObject, trial bool) {
 		case *appsv1.Deployment:
 			v.deployments = append(v.deployments, obj)
 		case *rbacv1.Role, *rbacv1.RoleBinding:
+			// In the namespaces of the apps they grant access to.
+			if m.ns == "" {
+				t.Errorf("%s: %s has no namespace", o.where, o.key())
+			}
+			continue
 		default:
 			t.Errorf("%s: unexpected kind %s; teach this test its invariants", o.where, o.key())
 		}
@@ -431,7 +491,7 @@ func checkVariant(t *testing.T, objs []kubeObject, trial bool) {
 
 	roles := map[string]int{}
 	for _, d := range v.deployments {
-		role := checkDeployment(t, v, d, trial)
+		role := checkDeployment(t, v, d, spec.trial)
 		roles[role]++
 	}
 	if roles["server"] != 1 || roles["worker"] < 1 {
@@ -440,7 +500,7 @@ func checkVariant(t *testing.T, objs []kubeObject, trial bool) {
 	for _, s := range v.services {
 		checkService(t, v, s)
 	}
-	checkRBAC(t, objs)
+	checkRBAC(t, objs, spec.namespaced)
 }
 
 // checkDeployment checks one Deployment and returns its command (server or
@@ -784,47 +844,79 @@ func checkService(t *testing.T, v variant, s *corev1.Service) {
 	}
 }
 
-// checkRBAC checks what each service account may do: the workers read pods
-// and exec into them, the server only reads pods, and no rule uses a
-// wildcard or reaches anything else.
-func checkRBAC(t *testing.T, objs []kubeObject) {
+// minimalRules are the only rules a Role or ClusterRole of Hookshot may
+// have, by name: the verbs the code calls. internal/cluster/kube.go lists
+// pods (discovery); executor/kube.go gets a pod (to tell a stopped container
+// from a failed exec) and creates pods/exec, over WebSocket (an HTTP GET,
+// authorized as "get" on pods/exec by API servers before 1.35) falling back
+// to SPDY (a POST: "create"). Nothing watches pods. Widening a rule (a verb,
+// a resource, a wildcard) fails here: change the code first, then this.
+var minimalRules = map[string][]rbacv1.PolicyRule{
+	"hookshot-pod-reader": {{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list"}}},
+	"hookshot-pod-exec":   {{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"create", "get"}}},
+}
+
+// checkRBAC checks what each service account may do, and where: the
+// workers read pods and exec into them, the server only reads pods, every
+// role's rules are exactly minimalRules, and the grants are cluster-wide
+// (ClusterRoleBindings) or, when namespaced, only in app namespaces
+// (RoleBindings to Roles of the same namespace; no ClusterRole or
+// ClusterRoleBinding at all), the same in each.
+func checkRBAC(t *testing.T, objs []kubeObject, namespaced bool) {
 	t.Helper()
-	rules := map[string][]rbacv1.PolicyRule{} // by Kind/name of the role
+	rules := map[string][]rbacv1.PolicyRule{} // by Kind/name, or Role/namespace/name
 	type binding struct {
 		where    string
+		scope    string // "" cluster-wide, else the RoleBinding's namespace
 		ref      rbacv1.RoleRef
 		subjects []rbacv1.Subject
 	}
 	var bindings []binding
+	checkRules := func(where, name string, rs []rbacv1.PolicyRule) {
+		want, ok := minimalRules[name]
+		switch {
+		case !ok:
+			t.Errorf("%s: role %s is none of %v; teach this test (minimalRules) what it may do", where, name, slices.Sorted(maps.Keys(minimalRules)))
+		case !equality.Semantic.DeepEqual(rs, want):
+			t.Errorf("%s: role %s has rules %+v, want exactly %+v (the verbs the code calls)", where, name, rs, want)
+		}
+	}
 	for _, o := range objs {
 		switch obj := o.obj.(type) {
 		case *rbacv1.ClusterRole:
+			if namespaced {
+				t.Errorf("%s: ClusterRole %s in the namespaced variant; it must grant nothing cluster-wide", o.where, obj.Name)
+			}
+			checkRules(o.where, obj.Name, obj.Rules)
 			rules["ClusterRole/"+obj.Name] = obj.Rules
 		case *rbacv1.Role:
-			rules["Role/"+obj.Name] = obj.Rules
+			checkRules(o.where, obj.Name, obj.Rules)
+			rules["Role/"+obj.Namespace+"/"+obj.Name] = obj.Rules
 		case *rbacv1.ClusterRoleBinding:
-			bindings = append(bindings, binding{o.where, obj.RoleRef, obj.Subjects})
+			if namespaced {
+				t.Errorf("%s: ClusterRoleBinding %s in the namespaced variant; it must grant nothing cluster-wide", o.where, obj.Name)
+			}
+			bindings = append(bindings, binding{o.where, "", obj.RoleRef, obj.Subjects})
 		case *rbacv1.RoleBinding:
-			bindings = append(bindings, binding{o.where, obj.RoleRef, obj.Subjects})
+			if !namespaced {
+				t.Errorf("%s: RoleBinding %s/%s in a cluster-wide variant", o.where, obj.Namespace, obj.Name)
+			}
+			bindings = append(bindings, binding{o.where, obj.Namespace, obj.RoleRef, obj.Subjects})
 		}
 	}
-	for role, rs := range rules {
-		for _, r := range rs {
-			for _, s := range slices.Concat(r.APIGroups, r.Resources, r.Verbs, r.ResourceNames) {
-				if strings.Contains(s, "*") {
-					t.Errorf("%s: wildcard %q in rule %+v", role, s, r)
-				}
-			}
-			if len(r.NonResourceURLs) > 0 {
-				t.Errorf("%s: non-resource URLs %v", role, r.NonResourceURLs)
-			}
-		}
-	}
-	granted := map[string]map[string]bool{} // service account → resource:verb
+	// granted: service account → scope → "group/resource:verb".
+	granted := map[string]map[string]map[string]bool{}
 	for _, b := range bindings {
-		rs, ok := rules[b.ref.Kind+"/"+b.ref.Name]
-		if !ok {
-			t.Errorf("%s: roleRef %s/%s is not defined here", b.where, b.ref.Kind, b.ref.Name)
+		key := b.ref.Kind + "/" + b.ref.Name
+		if b.ref.Kind == "Role" {
+			key = "Role/" + b.scope + "/" + b.ref.Name
+		}
+		rs, ok := rules[key]
+		if !ok || b.ref.APIGroup != rbacv1.GroupName {
+			t.Errorf("%s: roleRef %+v is not defined here (a RoleBinding's Role must be in its namespace)", b.where, b.ref)
+		}
+		if b.scope == kubeNS {
+			t.Errorf("%s: grants in Hookshot's own namespace %s; the grants belong in the apps' namespaces", b.where, kubeNS)
 		}
 		for _, s := range b.subjects {
 			if s.Kind != rbacv1.ServiceAccountKind || s.Namespace != kubeNS {
@@ -832,39 +924,50 @@ func checkRBAC(t *testing.T, objs []kubeObject) {
 				continue
 			}
 			if granted[s.Name] == nil {
-				granted[s.Name] = map[string]bool{}
+				granted[s.Name] = map[string]map[string]bool{}
+			}
+			if granted[s.Name][b.scope] == nil {
+				granted[s.Name][b.scope] = map[string]bool{}
 			}
 			for _, r := range rs {
 				for _, res := range r.Resources {
 					for _, verb := range r.Verbs {
 						for _, g := range r.APIGroups {
-							granted[s.Name][g+"/"+res+":"+verb] = true
+							granted[s.Name][b.scope][g+"/"+res+":"+verb] = true
 						}
 					}
 				}
 			}
 		}
 	}
-	read := []string{"/pods:get", "/pods:list", "/pods:watch"}
+	read := []string{"/pods:get", "/pods:list"}
 	want := map[string][]string{
 		saServer: read,
-		// get: WebSocket exec on API servers before 1.35 (rbac.yaml).
+		// get: WebSocket exec on API servers before 1.35 (minimalRules).
 		saWorker: append(slices.Clone(read), "/pods/exec:create", "/pods/exec:get"),
 	}
 	for sa, perms := range want {
-		got := slices.Sorted(maps.Keys(granted[sa]))
 		slices.Sort(perms)
-		if !slices.Equal(got, perms) {
-			t.Errorf("ServiceAccount %s may %v, want exactly %v", sa, got, perms)
+		scopes := slices.Sorted(maps.Keys(granted[sa]))
+		switch {
+		case !namespaced && !slices.Equal(scopes, []string{""}):
+			t.Errorf("ServiceAccount %s is granted in %q, want cluster-wide only", sa, scopes)
+		case namespaced && (len(scopes) == 0 || slices.Contains(scopes, "")):
+			t.Errorf("ServiceAccount %s is granted in %q, want in app namespaces only", sa, scopes)
+		}
+		for _, scope := range scopes {
+			got := slices.Sorted(maps.Keys(granted[sa][scope]))
+			if !slices.Equal(got, perms) {
+				t.Errorf("ServiceAccount %s may %v in %q, want exactly %v", sa, got, scope, perms)
+			}
+			if sa == saServer && slices.ContainsFunc(got, func(p string) bool { return strings.Contains(p, "/pods/exec:") }) {
+				t.Errorf("ServiceAccount %s may exec in %q: the server must not exec", sa, scope)
+			}
 		}
 	}
-	if !granted[saWorker]["/pods/exec:create"] {
-		t.Errorf("ServiceAccount %s cannot create pods/exec: workers could not run hooks", saWorker)
-	}
-	for perm := range granted[saServer] {
-		if strings.Contains(perm, "/pods/exec:") {
-			t.Errorf("ServiceAccount %s may %s: the server must not exec", saServer, perm)
-		}
+	// The server discovers where the workers exec: the same namespaces.
+	if s, w := slices.Sorted(maps.Keys(granted[saServer])), slices.Sorted(maps.Keys(granted[saWorker])); !slices.Equal(s, w) {
+		t.Errorf("ServiceAccount %s is granted in %q, %s in %q; both belong in the same namespaces", saServer, s, saWorker, w)
 	}
 	for sa := range granted {
 		if _, ok := want[sa]; !ok {
