@@ -651,11 +651,19 @@ func remove[T any](ctx context.Context, s *Store, c *collection[T], kind, accoun
 		if rev != 0 && rev != old.Revision {
 			return fmt.Errorf("%s %s is at revision %d, not %d: %w", kind, id, old.Revision, rev, ErrConflict)
 		}
-		err = c.Delete(ctx, account, id, old.Revision)
+		at := old.Revision
+		if rev == 0 && attempt == removeAttempts {
+			// No revision was asked for and the resource kept moving under
+			// the delete (a collector writing an app's state): delete it
+			// whatever its revision. Should a rename have slipped in, the
+			// new name's reservation is left to an owner that no longer
+			// exists, which reserveName takes over.
+			at = 0
+		}
+		err = c.Delete(ctx, account, id, at)
 		if errors.Is(err, ErrConflict) && rev == 0 && attempt < removeAttempts {
 			// No revision was asked for: the resource moved between the
-			// read and the delete (the collector wrote an app's state), so
-			// delete what is there now.
+			// read and the delete, so delete what is there now.
 			continue
 		}
 		if err != nil {
@@ -667,7 +675,8 @@ func remove[T any](ctx context.Context, s *Store, c *collection[T], kind, accoun
 }
 
 // removeAttempts bounds how often a delete without a revision reads again
-// after the resource moved under it.
+// after the resource moved under it; the last attempt deletes whatever
+// revision is there.
 const removeAttempts = 5
 
 // nameKey is the reservation key of a resource name: names may hold any
