@@ -47,8 +47,8 @@ type lifecycleIdentity struct {
 	RunID     string `json:"runID"`
 	AccountID string `json:"accountID"`
 	AppID     string `json:"appID"`
-	Action    string `json:"action"`
-	Stage     string `json:"stage"`
+	Action    Action `json:"action"`
+	Stage     Stage  `json:"stage"`
 }
 
 // Validate checks a lifecycle event built in code, as DecodeLifecycle does.

@@ -52,8 +52,8 @@ type DecodeError struct {
 	RunID     string
 	AccountID string
 	AppID     string
-	Action    string
-	Stage     string
+	Action    Action
+	Stage     Stage
 }
 
 func (e *DecodeError) Error() string { return FieldsText("malformed message", e.Fields) }

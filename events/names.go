@@ -80,8 +80,8 @@ const (
 )
 
 // LifecycleSubject is the subject a lifecycle event is published on.
-func LifecycleSubject(account, app, action, stage string) string {
-	return SubjectLifecycle + "." + account + "." + app + "." + action + "." + stage
+func LifecycleSubject(account, app string, action Action, stage Stage) string {
+	return SubjectLifecycle + "." + account + "." + app + "." + string(action) + "." + string(stage)
 }
 
 // JobSubject is the subject a job is published on.
@@ -113,7 +113,7 @@ func StageResultSubject(account, runID string) string {
 // LifecycleMsgID is the de-duplication ID of a lifecycle event: publishing the
 // same stage of the same run of the same account twice is dropped by
 // JetStream. Two accounts may use the same run ID.
-func LifecycleMsgID(account, runID, action, stage string) string {
+func LifecycleMsgID(account, runID string, action Action, stage Stage) string {
 	return "lifecycle." + StageKey(account, runID, action, stage)
 }
 
@@ -121,6 +121,6 @@ func LifecycleMsgID(account, runID, action, stage string) string {
 // IDs: <account>.<run>.<action>.<stage>. Run IDs are chosen by controllers,
 // so only the account makes them unique. The account comes first so that
 // the keys of one account are one filter (<kind>.<account>.>).
-func StageKey(account, runID, action, stage string) string {
-	return account + "." + runID + "." + action + "." + stage
+func StageKey(account, runID string, action Action, stage Stage) string {
+	return account + "." + runID + "." + string(action) + "." + string(stage)
 }

@@ -2,38 +2,58 @@ package events
 
 import "time"
 
+// Action is what a lifecycle event runs hooks around: the app action
+// (snapshot, backup, restore, failover). On the wire it is a JSON string.
+type Action string
+
+// Stage is when, relative to its action, a hook runs (pre, post). On the
+// wire it is a JSON string.
+type Stage string
+
 // Actions and stages. See ValidActionStage for the pairs that exist.
 const (
-	ActionSnapshot = "snapshot"
-	ActionBackup   = "backup"
-	ActionRestore  = "restore"
-	ActionFailover = "failover"
+	ActionSnapshot Action = "snapshot"
+	ActionBackup   Action = "backup"
+	ActionRestore  Action = "restore"
+	ActionFailover Action = "failover"
 
-	StagePre  = "pre"
-	StagePost = "post"
+	StagePre  Stage = "pre"
+	StagePost Stage = "post"
 )
+
+// HookState is the outcome of a stage, as Astra's hookState (success,
+// failed). On the wire it is a JSON string.
+type HookState string
 
 // Hook states, as Astra's hookState.
 const (
-	HookStateSuccess = "success"
-	HookStateFailed  = "failed"
+	HookStateSuccess HookState = "success"
+	HookStateFailed  HookState = "failed"
 )
+
+// FailureMode is what a failed hook does to its stage (RFS-style). On the
+// wire it is a JSON string; "" means FailureModeWarn.
+type FailureMode string
 
 // Failure modes of a hook (RFS-style). WARN is Astra's soft failure.
 const (
-	FailureModeWarn = "WARN"
-	FailureModeFail = "FAIL"
+	FailureModeWarn FailureMode = "WARN"
+	FailureModeFail FailureMode = "FAIL"
 )
+
+// Status is the outcome of one execution (succeeded, failed). On the wire
+// it is a JSON string.
+type Status string
 
 // Execution statuses.
 const (
-	StatusSucceeded = "succeeded"
-	StatusFailed    = "failed"
+	StatusSucceeded Status = "succeeded"
+	StatusFailed    Status = "failed"
 )
 
 // ValidActionStage reports whether stage exists for action: snapshot and
 // backup have pre and post; restore and failover have post only.
-func ValidActionStage(action, stage string) bool {
+func ValidActionStage(action Action, stage Stage) bool {
 	switch action {
 	case ActionSnapshot, ActionBackup:
 		return stage == StagePre || stage == StagePost
@@ -50,8 +70,8 @@ type LifecycleEvent struct {
 	RunID     string `json:"runID"`
 	AccountID string `json:"accountID"`
 	AppID     string `json:"appID"`
-	Action    string `json:"action"`
-	Stage     string `json:"stage"`
+	Action    Action `json:"action"`
+	Stage     Stage  `json:"stage"`
 	// Containers is the app's inventory. When empty the engine uses the
 	// inventory of the registered app.
 	Containers []Container `json:"containers,omitempty"`
@@ -66,8 +86,8 @@ type Job struct {
 	RunID       string `json:"runID"`
 	AccountID   string `json:"accountID"`
 	AppID       string `json:"appID"`
-	Action      string `json:"action"`
-	Stage       string `json:"stage"`
+	Action      Action `json:"action"`
+	Stage       Stage  `json:"stage"`
 	HookID      string `json:"hookID"`
 	HookName    string `json:"hookName"`
 	// HookVersion is the hook version planned; its source content and
@@ -76,10 +96,10 @@ type Job struct {
 	SourceID    string `json:"hookSourceID"`
 	// SourceChecksum is the sourceMD5Checksum of the content the hook
 	// version pins; the worker runs exactly that content.
-	SourceChecksum string   `json:"sourceMD5Checksum"`
-	Arguments      []string `json:"arguments"`
-	TimeoutSeconds int      `json:"timeoutSeconds"`
-	FailureMode    string   `json:"failureMode"`
+	SourceChecksum string      `json:"sourceMD5Checksum"`
+	Arguments      []string    `json:"arguments"`
+	TimeoutSeconds int         `json:"timeoutSeconds"`
+	FailureMode    FailureMode `json:"failureMode"`
 	// Cluster names the cluster the container lives in, and so which
 	// workers take the job and which runner runs it. Empty means
 	// ClusterLocal (jobs written before clusters existed).
@@ -104,20 +124,20 @@ type Output struct {
 
 // ExecutionResult is the outcome of one job: one hook in one container.
 type ExecutionResult struct {
-	ExecutionID string    `json:"executionID"`
-	RunID       string    `json:"runID"`
-	AccountID   string    `json:"accountID"`
-	AppID       string    `json:"appID"`
-	Action      string    `json:"action"`
-	Stage       string    `json:"stage"`
-	HookID      string    `json:"hookID"`
-	HookName    string    `json:"hookName"`
-	HookVersion string    `json:"hookVersion,omitempty"`
-	FailureMode string    `json:"failureMode"`
-	Container   Container `json:"container"`
+	ExecutionID string      `json:"executionID"`
+	RunID       string      `json:"runID"`
+	AccountID   string      `json:"accountID"`
+	AppID       string      `json:"appID"`
+	Action      Action      `json:"action"`
+	Stage       Stage       `json:"stage"`
+	HookID      string      `json:"hookID"`
+	HookName    string      `json:"hookName"`
+	HookVersion string      `json:"hookVersion,omitempty"`
+	FailureMode FailureMode `json:"failureMode"`
+	Container   Container   `json:"container"`
 	// Attempt is the delivery this result came from, 1 for the first.
 	Attempt int    `json:"attempt"`
-	Status  string `json:"status"`
+	Status  Status `json:"status"`
 	// ExitCode is the script's exit status, -1 when it was killed or never started.
 	ExitCode       int       `json:"exitCode"`
 	Signal         string    `json:"signal,omitempty"`
@@ -184,7 +204,7 @@ type ExecutionSummary struct {
 	HookName       string    `json:"hookName"`
 	HookVersion    string    `json:"hookVersion,omitempty"`
 	Container      Container `json:"container"`
-	Status         string    `json:"status"`
+	Status         Status    `json:"status"`
 	ExitCode       int       `json:"exitCode"`
 	Signal         string    `json:"signal,omitempty"`
 	TimedOut       bool      `json:"timedOut,omitempty"`
@@ -197,9 +217,9 @@ type StageResult struct {
 	RunID            string        `json:"runID"`
 	AccountID        string        `json:"accountID"`
 	AppID            string        `json:"appID"`
-	Action           string        `json:"action"`
-	Stage            string        `json:"stage"`
-	HookState        string        `json:"hookState"`
+	Action           Action        `json:"action"`
+	Stage            Stage         `json:"stage"`
+	HookState        HookState     `json:"hookState"`
 	HookStateDetails []StateDetail `json:"hookStateDetails"`
 	// AbortAction is true when a FAIL-mode hook failed in a pre stage: the
 	// controller must not take the action, and must still run the post stage.

@@ -18,7 +18,7 @@ import (
 // Trouble that may pass (no JetStream responders while a stream leader is
 // elected, a lost connection) is waited out with a new reader; only an
 // answer no retry can change, or the end of ctx, ends the wait early.
-func WaitStageResult(ctx context.Context, js jetstream.JetStream, account, runID, action, stage string) (*StageResult, error) {
+func WaitStageResult(ctx context.Context, js jetstream.JetStream, account, runID string, action Action, stage Stage) (*StageResult, error) {
 	if !ValidToken(account) || !ValidToken(runID) {
 		return nil, fmt.Errorf("wait stage result: invalid account %q or run %q", account, runID)
 	}
@@ -59,7 +59,7 @@ const (
 
 // waitStageResultOnce reads with one ordered consumer until the result is
 // there or the consumer fails.
-func waitStageResultOnce(ctx context.Context, js jetstream.JetStream, account, runID, action, stage string) (*StageResult, error) {
+func waitStageResultOnce(ctx context.Context, js jetstream.JetStream, account, runID string, action Action, stage Stage) (*StageResult, error) {
 	cons, err := js.OrderedConsumer(ctx, StreamResults, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{StageResultSubject(account, runID)},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,

@@ -76,12 +76,12 @@ func newLoad(e *env, containers int, sleep string) *load {
 	if err != nil {
 		e.t.Fatalf("save source: %v", err)
 	}
-	for _, stage := range []string{"pre", "post"} {
+	for _, stage := range []events.Stage{events.StagePre, events.StagePost} {
 		// Not retried: on a 3-node cluster the source just written must be
 		// readable at once (provisioning turns direct gets off, which any
 		// replica would answer; see docs/reliability.md).
 		if _, err := st.SaveHook(ctx, account, matcher.ExecutionHook{Type: matcher.MediaType, Version: matcher.CurrentVersion,
-			HookType: matcher.HookTypeCustom, Name: "trace-" + stage, AppID: l.app, Action: "snapshot", Stage: stage,
+			HookType: matcher.HookTypeCustom, Name: "trace-" + string(stage), AppID: l.app, Action: "snapshot", Stage: stage,
 			HookSourceID: src.Source.ID, Arguments: []string{sleep}}, "fault-suite"); err != nil {
 			e.t.Fatalf("save hook right after its source: %v", err)
 		}
@@ -158,7 +158,7 @@ func (l *load) follow() {
 
 // publish publishes one lifecycle event, retrying until JetStream
 // acknowledges it.
-func (l *load) publish(run, stage string) {
+func (l *load) publish(run string, stage events.Stage) {
 	ev := &events.LifecycleEvent{RunID: run, AccountID: account, AppID: l.app, Action: "snapshot", Stage: stage,
 		Containers: l.inventory()}
 	l.expect(run, stage)
@@ -187,7 +187,7 @@ func (l *load) inventory() []events.Container {
 }
 
 // expect records that a stage of run must be answered.
-func (l *load) expect(run string, stages ...string) {
+func (l *load) expect(run string, stages ...events.Stage) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.first.IsZero() {
@@ -204,7 +204,7 @@ func (l *load) expect(run string, stages ...string) {
 
 // answeredAt is when the stage result of a stage of run arrived (zero: not
 // yet).
-func (l *load) answeredAt(run, stage string) time.Time {
+func (l *load) answeredAt(run string, stage events.Stage) time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.answered[events.StageKey(account, run, "snapshot", stage)]
@@ -590,7 +590,7 @@ func (l *load) waitStageResultErrors(n int) string {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(l.e.t.Context(), 30*time.Second)
-		_, err := events.WaitStageResult(ctx, l.e.js, parts[0], parts[1], parts[2], parts[3])
+		_, err := events.WaitStageResult(ctx, l.e.js, parts[0], parts[1], events.Action(parts[2]), events.Stage(parts[3]))
 		cancel()
 		if err != nil {
 			failed++

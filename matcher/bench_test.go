@@ -29,7 +29,11 @@ func BenchmarkMatch(b *testing.B) {
 		{{CriterionPodName, `^pod-[0-4]$`}, {CriterionPodLabel, `^tier=back$`}},
 		nil,
 	}
-	pairs := [][2]string{{ActionSnapshot, StagePost}, {ActionBackup, StagePre}, {ActionBackup, StagePost}, {ActionSnapshot, StagePre}}
+	type pair struct {
+		action Action
+		stage  Stage
+	}
+	pairs := []pair{{ActionSnapshot, StagePost}, {ActionBackup, StagePre}, {ActionBackup, StagePost}, {ActionSnapshot, StagePre}}
 	for _, n := range []int{10, 1000, 10000} {
 		b.Run(fmt.Sprintf("hooks=%d", n), func(b *testing.B) {
 			ix := NewIndex(Config{})
@@ -41,7 +45,7 @@ func BenchmarkMatch(b *testing.B) {
 			for i := len(candidates); i < n; i++ {
 				h := newHook(i, fmt.Sprintf("hook-%d", i), candidates[i%len(candidates)]...)
 				h.AppID = testID(20, i/5)
-				h.Action, h.Stage = pairs[i%len(pairs)][0], pairs[i%len(pairs)][1]
+				h.Action, h.Stage = pairs[i%len(pairs)].action, pairs[i%len(pairs)].stage
 				if err := ix.Put(testAccount, h); err != nil {
 					b.Fatal(err)
 				}

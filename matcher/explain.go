@@ -21,8 +21,8 @@ type Explanation struct {
 	HookID   string `json:"hookID"`
 	HookName string `json:"hookName"`
 	// Action and Stage are the hook's own.
-	Action   string `json:"action"`
-	Stage    string `json:"stage"`
+	Action   Action `json:"action"`
+	Stage    Stage  `json:"stage"`
 	WouldRun bool   `json:"wouldRun"`
 	// Reason is a code: ReasonMatched, ReasonDisabled, ReasonOverridden,
 	// ReasonOtherActionStage or ReasonNoContainerMatched, checked in the
@@ -50,7 +50,7 @@ type ContainerVerdict struct {
 // Explain explains, for every hook of account/appID (all actions and stages,
 // enabled or not), ordered by name then id, whether Match would select it
 // for action and stage and which criterion failed on which container.
-func (ix *Index) Explain(account, appID, action, stage string, containers []events.Container) []Explanation {
+func (ix *Index) Explain(account, appID string, action Action, stage Stage, containers []events.Container) []Explanation {
 	ix.mu.RLock()
 	es := ix.byApp[appKey{account, appID}]
 	type state struct{ enabled, overridden bool }
@@ -71,7 +71,7 @@ func (ix *Index) Explain(account, appID, action, stage string, containers []even
 	return out
 }
 
-func (e *entry) explain(action, stage string, ts []target, enabled, overridden bool) Explanation {
+func (e *entry) explain(action Action, stage Stage, ts []target, enabled, overridden bool) Explanation {
 	h := e.hook
 	x := Explanation{
 		HookID: h.ID, HookName: h.Name, Action: h.Action, Stage: h.Stage,

@@ -26,6 +26,18 @@ const (
 	HookTypeCustom = "custom"
 )
 
+// Action is what a hook runs around: the wire vocabulary's type, so that a
+// hook's action is an events.Action without conversion.
+type Action = events.Action
+
+// Stage is when, relative to its action, a hook runs: the wire
+// vocabulary's type.
+type Stage = events.Stage
+
+// FailureMode is what a failed hook does to its stage: the wire
+// vocabulary's type.
+type FailureMode = events.FailureMode
+
 // Actions a hook runs around: the wire vocabulary's, re-exported.
 const (
 	ActionSnapshot = events.ActionSnapshot
@@ -95,8 +107,8 @@ type ExecutionHook struct {
 	Name             string      `json:"name"`
 	HookType         string      `json:"hookType"`
 	MatchingCriteria []Criterion `json:"matchingCriteria"`
-	Action           string      `json:"action"`
-	Stage            string      `json:"stage"`
+	Action           Action      `json:"action"`
+	Stage            Stage       `json:"stage"`
 	HookSourceID     string      `json:"hookSourceID"`
 	Arguments        []string    `json:"arguments"`
 	AppID            string      `json:"appID"`
@@ -109,7 +121,7 @@ type ExecutionHook struct {
 	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
 	// FailureMode is FailureModeWarn or FailureModeFail. Defaults to "":
 	// FailureModeWarn.
-	FailureMode string `json:"failureMode,omitempty"`
+	FailureMode FailureMode `json:"failureMode,omitempty"`
 }
 
 // MarshalJSON writes matchingCriteria and arguments as arrays, never null.
@@ -139,7 +151,7 @@ func (h *ExecutionHook) Timeout() time.Duration {
 }
 
 // EffectiveFailureMode is FailureMode, or FailureModeWarn when unset.
-func (h *ExecutionHook) EffectiveFailureMode() string {
+func (h *ExecutionHook) EffectiveFailureMode() FailureMode {
 	if h.FailureMode == "" {
 		return FailureModeWarn
 	}
@@ -169,7 +181,7 @@ func (h *ExecutionHook) Clone() *ExecutionHook {
 }
 
 // stagesByAction lists the valid stages of each action, for messages.
-var stagesByAction = map[string][]string{
+var stagesByAction = map[Action][]Stage{
 	ActionSnapshot: {StagePre, StagePost},
 	ActionBackup:   {StagePre, StagePost},
 	ActionRestore:  {StagePost},
@@ -178,4 +190,4 @@ var stagesByAction = map[string][]string{
 
 // ValidActionStage reports whether stage exists for action: snapshot and
 // backup have pre and post, restore and failover only post.
-func ValidActionStage(action, stage string) bool { return events.ValidActionStage(action, stage) }
+func ValidActionStage(action Action, stage Stage) bool { return events.ValidActionStage(action, stage) }

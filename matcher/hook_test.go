@@ -49,7 +49,7 @@ func TestExecutionHookHelpers(t *testing.T) {
 		given       ExecutionHook
 		wantEnabled bool
 		wantTimeout time.Duration
-		wantMode    string
+		wantMode    FailureMode
 	}{
 		{name: "defaults", given: ExecutionHook{}, wantEnabled: true, wantTimeout: 25 * time.Minute, wantMode: FailureModeWarn},
 		{name: "enabled", given: ExecutionHook{Enabled: "true", TimeoutSeconds: 1, FailureMode: "FAIL"},
@@ -98,8 +98,9 @@ func TestApplyDefaultsAndClone(t *testing.T) {
 func TestValidActionStage(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		action, stage string
-		want          bool
+		action Action
+		stage  Stage
+		want   bool
 	}{
 		{ActionSnapshot, StagePre, true}, {ActionSnapshot, StagePost, true},
 		{ActionBackup, StagePre, true}, {ActionBackup, StagePost, true},

@@ -26,9 +26,13 @@ func (c Config) withDefaults() Config {
 }
 
 type (
-	hookKey     struct{ account, id string }
-	appKey      struct{ account, appID string }
-	stageKey    struct{ account, appID, action, stage string }
+	hookKey  struct{ account, id string }
+	appKey   struct{ account, appID string }
+	stageKey struct {
+		account, appID string
+		action         Action
+		stage          Stage
+	}
 	overrideKey struct{ account, appID, hookID string }
 )
 

@@ -162,7 +162,11 @@ func TestIndexPutErrors(t *testing.T) {
 func TestIndexManyHooks(t *testing.T) {
 	t.Parallel()
 	const apps, perApp = 500, 20
-	pairs := [][2]string{{ActionSnapshot, StagePre}, {ActionSnapshot, StagePost}, {ActionBackup, StagePre},
+	type pair struct {
+		action Action
+		stage  Stage
+	}
+	pairs := []pair{{ActionSnapshot, StagePre}, {ActionSnapshot, StagePost}, {ActionBackup, StagePre},
 		{ActionBackup, StagePost}, {ActionRestore, StagePost}, {ActionFailover, StagePost}}
 	ix := NewIndex(Config{})
 	wants := map[string][]string{} // app → expected hook names for snapshot/pre, in order
@@ -173,7 +177,7 @@ func TestIndexManyHooks(t *testing.T) {
 			n := a*perApp + i
 			h := newHook(n, fmt.Sprintf("hook-%02d", perApp-i)) // stored in reverse name order
 			h.AppID = app
-			h.Action, h.Stage = pairs[n%len(pairs)][0], pairs[n%len(pairs)][1]
+			h.Action, h.Stage = pairs[n%len(pairs)].action, pairs[n%len(pairs)].stage
 			if n%7 == 0 {
 				h.Enabled = EnabledFalse
 			}

@@ -24,7 +24,7 @@ type Match struct {
 
 // Match returns the enabled hooks of account/appID for action and stage, each
 // with the containers of the inventory its criteria select.
-func (ix *Index) Match(account, appID, action, stage string, containers []events.Container) Result {
+func (ix *Index) Match(account, appID string, action Action, stage Stage, containers []events.Container) Result {
 	ix.mu.RLock()
 	all := ix.byStage[stageKey{account, appID, action, stage}]
 	cands := make([]*entry, 0, len(all))

@@ -104,11 +104,12 @@ func TestMatchSelectsHooks(t *testing.T) {
 	}
 
 	tests := []struct {
-		name          string
-		account, app  string
-		action, stage string
-		containers    []events.Container
-		want          []string
+		name         string
+		account, app string
+		action       Action
+		stage        Stage
+		containers   []events.Container
+		want         []string
 	}{
 		{name: "pre snapshot", account: testAccount, app: testApp, action: ActionSnapshot, stage: StagePre,
 			containers: inventory, want: []string{"a-all", "b-freeze-mysql", "b-freeze-mysql"}},

@@ -29,11 +29,11 @@ func ValidIdentifier(id string) bool {
 var (
 	versions      = []string{Version13, Version12, Version11, Version10}
 	hookTypes     = []string{HookTypeNetApp, HookTypeCustom}
-	actions       = []string{ActionSnapshot, ActionBackup, ActionRestore, ActionFailover}
-	stages        = []string{StagePre, StagePost}
+	actions       = []Action{ActionSnapshot, ActionBackup, ActionRestore, ActionFailover}
+	stages        = []Stage{StagePre, StagePost}
 	criterionType = []string{CriterionContainerImage, CriterionContainerName, CriterionPodName, CriterionPodLabel, CriterionNamespaceName}
 	enabledValues = []string{EnabledTrue, EnabledFalse}
-	failureModes  = []string{FailureModeWarn, FailureModeFail}
+	failureModes  = []FailureMode{FailureModeWarn, FailureModeFail}
 )
 
 // compileFunc compiles a criterion's regex.
@@ -90,7 +90,7 @@ func (h *ExecutionHook) validate(compile compileFunc) ([]*regexp.Regexp, error) 
 	actionOK := enum(ve, "action", h.Action, true, actions...)
 	if enum(ve, "stage", h.Stage, true, stages...) && actionOK && !ValidActionStage(h.Action, h.Stage) {
 		ve.addExtended("stage", "%q is not a stage of action %q (allowed: %s)",
-			h.Stage, h.Action, strings.Join(stagesByAction[h.Action], ", "))
+			h.Stage, h.Action, joined(stagesByAction[h.Action]))
 	}
 	identifier(ve, "hookSourceID", h.HookSourceID)
 
@@ -126,7 +126,7 @@ func (h *ExecutionHook) validate(compile compileFunc) ([]*regexp.Regexp, error) 
 
 // enum records field as invalid unless v is one of allowed (or empty and not
 // required). It reports whether v is one of allowed.
-func enum(ve *ValidationError, field, v string, required bool, allowed ...string) bool {
+func enum[T ~string](ve *ValidationError, field string, v T, required bool, allowed ...T) bool {
 	if slices.Index(allowed, v) >= 0 {
 		return true
 	}
@@ -137,6 +137,15 @@ func enum(ve *ValidationError, field, v string, required bool, allowed ...string
 		ve.add(field, "must be one of %q", allowed)
 	}
 	return false
+}
+
+// joined is strings.Join(vs, ", ") of string-kind values.
+func joined[T ~string](vs []T) string {
+	ss := make([]string, len(vs))
+	for i, v := range vs {
+		ss[i] = string(v)
+	}
+	return strings.Join(ss, ", ")
 }
 
 // identifier records field as invalid unless v is an Astra identifier.

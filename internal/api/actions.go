@@ -76,7 +76,7 @@ func actionView(k actionKind, a *driver.Action, version string) map[string]any {
 		"metadata": toMap(a.Metadata),
 	}
 	if a.HookState != "" {
-		m["hookState"] = a.HookState
+		m["hookState"] = string(a.HookState)
 		if a.HookStateDetails == nil {
 			m["hookStateDetails"] = []any{}
 		} else {

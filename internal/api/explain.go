@@ -21,11 +21,11 @@ const (
 // explanation answers "which hooks of this app would run for this action
 // and stage, on which containers, and why not the others".
 type explanation struct {
-	Type    string `json:"type"`
-	Version string `json:"version"`
-	AppID   string `json:"appID"`
-	Action  string `json:"action"`
-	Stage   string `json:"stage"`
+	Type    string        `json:"type"`
+	Version string        `json:"version"`
+	AppID   string        `json:"appID"`
+	Action  events.Action `json:"action"`
+	Stage   events.Stage  `json:"stage"`
 	// Containers is the app's inventory, in events.SortContainers order: a
 	// static app's registered one, an app 2.x's discovered for this request.
 	Containers []events.Container `json:"containers"`
@@ -90,7 +90,7 @@ func (s *Server) explainApp(w http.ResponseWriter, r *http.Request) *Problem {
 
 // explainParams reads the required action and stage: 400/6 naming any other
 // parameter, 400/5 naming a missing or invalid one.
-func explainParams(r *http.Request) (action, stage string, _ *Problem) {
+func explainParams(r *http.Request) (action events.Action, stage events.Stage, _ *Problem) {
 	q := r.URL.Query()
 	var unsupported []Invalid
 	for _, name := range slices.Sorted(maps.Keys(q)) {
@@ -113,8 +113,8 @@ func explainParams(r *http.Request) (action, stage string, _ *Problem) {
 		}
 		return ""
 	}
-	action, stage = one("action"), one("stage")
-	actionOK := action == "" || slices.Contains([]string{events.ActionSnapshot, events.ActionBackup, events.ActionRestore, events.ActionFailover}, action)
+	action, stage = events.Action(one("action")), events.Stage(one("stage"))
+	actionOK := action == "" || slices.Contains([]events.Action{events.ActionSnapshot, events.ActionBackup, events.ActionRestore, events.ActionFailover}, action)
 	stageOK := stage == "" || stage == events.StagePre || stage == events.StagePost
 	if !actionOK {
 		bad = append(bad, Invalid{"action", "must be snapshot, backup, restore or failover"})
@@ -123,7 +123,7 @@ func explainParams(r *http.Request) (action, stage string, _ *Problem) {
 		bad = append(bad, Invalid{"stage", "must be pre or post"})
 	}
 	if action != "" && stage != "" && actionOK && stageOK && !events.ValidActionStage(action, stage) {
-		bad = append(bad, Invalid{"stage", action + " has no " + stage + " stage (only post)"})
+		bad = append(bad, Invalid{"stage", string(action) + " has no " + string(stage) + " stage (only post)"})
 	}
 	if len(bad) > 0 {
 		return "", "", problem(astra.InvalidQuery).params(bad...)

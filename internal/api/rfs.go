@@ -178,7 +178,7 @@ func (s *Server) patchMetadata(w http.ResponseWriter, r *http.Request) *rfsError
 	if cfg != nil && cfg.TargetStacks != nil && *cfg.TargetStacks != "NONE" && *cfg.TargetStacks != "ALL" {
 		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.TARGET_STACKS", "configuration.target_stacks must be NONE or ALL")
 	}
-	if cfg != nil && cfg.FailureMode != nil && *cfg.FailureMode != matcher.FailureModeFail && *cfg.FailureMode != matcher.FailureModeWarn {
+	if cfg != nil && cfg.FailureMode != nil && *cfg.FailureMode != string(matcher.FailureModeFail) && *cfg.FailureMode != string(matcher.FailureModeWarn) {
 		return rfsErr(http.StatusBadRequest, "HOOKSHOT.400.FAILURE_MODE", "configuration.failure_mode must be FAIL or WARN")
 	}
 	var hookID string
@@ -212,7 +212,7 @@ func (s *Server) patchMetadata(w http.ResponseWriter, r *http.Request) *rfsError
 			rec.Hook.Enabled = map[string]string{"ALL": matcher.EnabledTrue, "NONE": matcher.EnabledFalse}[*cfg.TargetStacks]
 		}
 		if cfg != nil && cfg.FailureMode != nil {
-			rec.Hook.FailureMode = *cfg.FailureMode
+			rec.Hook.FailureMode = matcher.FailureMode(*cfg.FailureMode) // checked above
 		}
 		return nil
 	})
@@ -276,7 +276,7 @@ func (s *Server) getPrivateHook(w http.ResponseWriter, r *http.Request) *rfsErro
 	w.Header().Set("ETag", etag(e.Revision))
 	writeJSON(w, http.StatusOK, "", privateHookView{
 		HookID: e.ID, HookName: h.Name, HookDescription: h.Description, DefaultVersion: e.Value.DefaultVersion,
-		Configuration: map[string]string{"target_stacks": stacks, "failure_mode": h.EffectiveFailureMode()},
+		Configuration: map[string]string{"target_stacks": stacks, "failure_mode": string(h.EffectiveFailureMode())},
 		Versions:      versions, UpdateTime: e.Value.Metadata.ModificationTimestamp,
 	})
 	return nil

@@ -138,7 +138,7 @@ echo "$HOOKSHOT_HOOK_NAME|$HOOKSHOT_CLUSTER|$HOOKSHOT_NAMESPACE|$HOOKSHOT_POD_NA
 	if err != nil {
 		t.Fatal(err)
 	}
-	hook := func(t *testing.T, appID, name, action, stage string, criteria ...matcher.Criterion) {
+	hook := func(t *testing.T, appID, name string, action matcher.Action, stage matcher.Stage, criteria ...matcher.Criterion) {
 		t.Helper()
 		_, err := st.SaveHook(ctx, account, matcher.ExecutionHook{Type: matcher.MediaType, Version: "1.3", HookType: "custom",
 			Name: name, AppID: appID, Action: action, Stage: stage, HookSourceID: src.Source.ID,
@@ -157,7 +157,7 @@ echo "$HOOKSHOT_HOOK_NAME|$HOOKSHOT_CLUSTER|$HOOKSHOT_NAMESPACE|$HOOKSHOT_POD_NA
 		t.Fatal(err)
 	}
 
-	run := func(t *testing.T, appID, action, stage string) *events.StageResult {
+	run := func(t *testing.T, appID string, action events.Action, stage events.Stage) *events.StageResult {
 		t.Helper()
 		ev := &events.LifecycleEvent{RunID: "run-" + randomHex(), AccountID: account, AppID: appID, Action: action, Stage: stage}
 		if _, err := events.PublishLifecycle(ctx, env.JS, ev); err != nil {

@@ -16,10 +16,10 @@ type Kind string
 
 // The kinds of action, each with its plan (see Plan).
 const (
-	KindSnapshot Kind = events.ActionSnapshot
-	KindBackup   Kind = events.ActionBackup
-	KindRestore  Kind = events.ActionRestore
-	KindFailover Kind = events.ActionFailover
+	KindSnapshot Kind = Kind(events.ActionSnapshot)
+	KindBackup   Kind = Kind(events.ActionBackup)
+	KindRestore  Kind = Kind(events.ActionRestore)
+	KindFailover Kind = Kind(events.ActionFailover)
 )
 
 // Valid reports whether k is one of the four kinds.
@@ -77,7 +77,7 @@ type Action struct {
 	StateUnready []string `json:"stateUnready"`
 	// HookState is "" until a stage finished, then "success", or "failed"
 	// once any stage's hookState was failed (or a stage timed out).
-	HookState string `json:"hookState,omitempty"`
+	HookState events.HookState `json:"hookState,omitempty"`
 	// HookStateDetails are every stage's details, in the order the stages ran.
 	HookStateDetails []events.StateDetail `json:"hookStateDetails,omitempty"`
 	// Stages has one record per finished stage, in the order they ran.
@@ -109,11 +109,11 @@ type Lease struct {
 
 // StageRecord is one finished stage of an action.
 type StageRecord struct {
-	Action string `json:"action"`
-	Stage  string `json:"stage"`
+	Action events.Action `json:"action"`
+	Stage  events.Stage  `json:"stage"`
 	// HookState is the stage result's, or "failed" when it timed out.
-	HookState   string `json:"hookState"`
-	AbortAction bool   `json:"abortAction,omitempty"`
+	HookState   events.HookState `json:"hookState"`
+	AbortAction bool             `json:"abortAction,omitempty"`
 	// TimedOut is set when no stage result arrived within Config.StageTimeout.
 	TimedOut bool `json:"timedOut,omitempty"`
 	// Started is when the driver first published the stage's lifecycle event.
@@ -125,8 +125,8 @@ type StageRecord struct {
 // PlanStep is one step of an action's plan: a stage (Action, Stage) or, with
 // Perform set, the data-protection action itself.
 type PlanStep struct {
-	Action  string
-	Stage   string
+	Action  events.Action
+	Stage   events.Stage
 	Perform bool
 }
 
@@ -134,10 +134,12 @@ func (s PlanStep) String() string {
 	if s.Perform {
 		return "perform"
 	}
-	return s.Action + "/" + s.Stage
+	return string(s.Action) + "/" + string(s.Stage)
 }
 
-func stage(action, stage string) PlanStep { return PlanStep{Action: action, Stage: stage} }
+func stage(action events.Action, stage events.Stage) PlanStep {
+	return PlanStep{Action: action, Stage: stage}
+}
 
 var perform = PlanStep{Perform: true}
 
@@ -164,7 +166,7 @@ func (a *Action) Plan() []PlanStep {
 		}
 		return []PlanStep{stage(backup, pre), stage(snap, pre), perform, stage(snap, post), stage(backup, post)}
 	case KindRestore, KindFailover:
-		return []PlanStep{perform, stage(string(a.Kind), post)}
+		return []PlanStep{perform, stage(events.Action(a.Kind), post)}
 	}
 	return nil
 }

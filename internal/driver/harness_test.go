@@ -118,9 +118,11 @@ func stopWithin(t *testing.T, stop func(context.Context) error) {
 // hk is a hook of the app under test: it traces "<action>/<stage> <name>"
 // and then succeeds, fails (exit 3) or blocks until the test releases it.
 type hk struct {
-	name, action, stage string
-	mode                string // failureMode: "" (WARN) or FAIL
-	behave              string // "", "fail" or "block"
+	name   string
+	action events.Action
+	stage  events.Stage
+	mode   matcher.FailureMode // failureMode: "" (WARN) or FAIL
+	behave string              // "", "fail" or "block"
 }
 
 // app registers a new app with one container and the given hooks (waiting

@@ -22,7 +22,7 @@ func wantTrace(t *testing.T, h *harness, app string, want ...string) {
 func stagesOf(a *driver.Action) []string {
 	var out []string
 	for _, s := range a.Stages {
-		out = append(out, s.Action+"/"+s.Stage+":"+s.HookState)
+		out = append(out, string(s.Action)+"/"+string(s.Stage)+":"+string(s.HookState))
 	}
 	return out
 }
@@ -97,7 +97,7 @@ func TestRestoreAndFailoverRunOnlyTheirPostStage(t *testing.T) {
 	for _, kind := range []driver.Kind{driver.KindRestore, driver.KindFailover} {
 		t.Run(string(kind), func(t *testing.T) {
 			h := h.with(t)
-			app := h.app(hk{name: "freeze", action: "snapshot", stage: "pre"}, hk{name: "repoint", action: string(kind), stage: "post"},
+			app := h.app(hk{name: "freeze", action: "snapshot", stage: "pre"}, hk{name: "repoint", action: events.Action(kind), stage: "post"},
 				hk{name: "bfreeze", action: "backup", stage: "pre"})
 			a := h.wait(d, h.create(d, driver.Action{AppID: app, Kind: kind}).ID)
 			if a.State != driver.StateCompleted || a.HookState != events.HookStateSuccess {
@@ -138,7 +138,7 @@ func TestFailModePreHookAbortsActionButOwedPostsRun(t *testing.T) {
 	d := h.startDriver(driver.Config{Performer: p})
 	for _, tt := range []struct {
 		name        string
-		failing     string // the action of the FAIL-mode pre hook that fails
+		failing     events.Action // the action of the FAIL-mode pre hook that fails
 		wantTrace   []string
 		wantUnready string
 	}{

@@ -96,7 +96,7 @@ func (t *task) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		a := t.current()
 		if a.Terminal() {
-			t.log.Info("action finished", zap.String("state", a.State), zap.String("hook_state", a.HookState),
+			t.log.Info("action finished", zap.String("state", a.State), zap.String("hook_state", string(a.HookState)),
 				zap.Strings("state_unready", a.StateUnready))
 			return
 		}
@@ -254,13 +254,13 @@ func (t *task) publishAndWait(ctx context.Context, a *Action, s PlanStep) (*even
 // stage timed out.
 func recordStage(a *Action, s PlanStep, started time.Time, sr *events.StageResult, timeout time.Duration, now time.Time) {
 	rec := StageRecord{Action: s.Action, Stage: s.Stage, Started: started}
-	what := s.Stage + "-" + s.Action // Astra's wording: pre-snapshot, post-backup
+	what := string(s.Stage) + "-" + string(s.Action) // Astra's wording: pre-snapshot, post-backup
 	if sr == nil {
 		rec.HookState, rec.TimedOut, rec.Finished = events.HookStateFailed, true, now
 		a.HookState = events.HookStateFailed
 		a.HookStateDetails = append(a.HookStateDetails, events.NewStateDetail(DetailStageTimedOut, "Hook stage timed out",
 			fmt.Sprintf("no result of the %s hooks of run %s within %s; they may still be running", what, a.RunID, timeout),
-			map[string]any{"runID": a.RunID, "action": s.Action, "stage": s.Stage}))
+			map[string]any{"runID": a.RunID, "action": string(s.Action), "stage": string(s.Stage)}))
 		a.addUnready(fmt.Sprintf("%s hooks timed out after %s", what, timeout))
 	} else {
 		rec.HookState, rec.AbortAction, rec.Finished = sr.HookState, sr.AbortAction, sr.Finished
@@ -281,10 +281,10 @@ func recordStage(a *Action, s PlanStep, started time.Time, sr *events.StageResul
 // abortReason names the FAIL-mode hook that aborted the action, by the
 // title of its detail (the first FAIL-mode one, else the first).
 func abortReason(what string, details []events.StateDetail) string {
-	reason := what + " hook failed with failureMode " + events.FailureModeFail
+	reason := what + " hook failed with failureMode " + string(events.FailureModeFail)
 	var title string
 	for _, d := range details {
-		if d.AdditionalDetails["failureMode"] == events.FailureModeFail {
+		if d.AdditionalDetails["failureMode"] == string(events.FailureModeFail) {
 			title = d.Title
 			break
 		}

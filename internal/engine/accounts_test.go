@@ -48,12 +48,12 @@ func TestSameRunIDInTwoAccounts(t *testing.T) {
 	seen := map[string]string{} // execution id → account
 	for _, a := range accts {
 		for _, stage := range []string{"pre", "post"} {
-			sr := h.wait(&events.LifecycleEvent{RunID: runID, AccountID: a.name, AppID: app, Action: "snapshot", Stage: stage})
+			sr := h.wait(&events.LifecycleEvent{RunID: runID, AccountID: a.name, AppID: app, Action: "snapshot", Stage: events.Stage(stage)})
 			if sr.AccountID != a.name || sr.HookState != events.HookStateSuccess || sr.Replayed || len(sr.Executions) != 1 {
 				t.Fatalf("%s %s: stage result %+v", a.name, stage, sr)
 			}
 			x := sr.Executions[0]
-			if x.HookID != a.hooks[stage] || x.ExecutionID != engine.ExecutionID(a.name, runID, "snapshot", stage, a.hooks[stage], c) {
+			if x.HookID != a.hooks[stage] || x.ExecutionID != engine.ExecutionID(a.name, runID, "snapshot", events.Stage(stage), a.hooks[stage], c) {
 				t.Errorf("%s %s: execution %+v is not of the account's hook %s", a.name, stage, x, a.hooks[stage])
 			}
 			if other, dup := seen[x.ExecutionID]; dup {
@@ -76,7 +76,7 @@ func TestSameRunIDInTwoAccounts(t *testing.T) {
 			t.Fatalf("%s: run view %+v", a.name, v)
 		}
 		for _, s := range v.Stages {
-			if len(s.Executions) != 1 || s.Executions[0].HookID != a.hooks[s.Stage] || s.Executions[0].Status != events.StatusSucceeded {
+			if len(s.Executions) != 1 || s.Executions[0].HookID != a.hooks[string(s.Stage)] || s.Executions[0].Status != events.StatusSucceeded {
 				t.Errorf("%s %s: executions %+v", a.name, s.Stage, s.Executions)
 			}
 		}

@@ -96,7 +96,7 @@ func (e *Engine) recordExecution(ctx context.Context, r *events.ExecutionResult,
 		return err
 	}
 	if created {
-		log.Info("execution finished", zap.String("status", r.Status), zap.Int("exit_code", r.ExitCode), zap.Int("attempt", r.Attempt))
+		log.Info("execution finished", zap.String("status", string(r.Status)), zap.Int("exit_code", r.ExitCode), zap.Int("attempt", r.Attempt))
 		e.cfg.Metrics.ExecutionFinished(r.Action, r.Stage, metrics.Outcome(r), time.Duration(r.DurationMillis)*time.Millisecond)
 	} else if stored.Attempt != r.Attempt {
 		log.Info("duplicate execution result ignored", zap.Int("attempt", r.Attempt), zap.Int("recorded_attempt", stored.Attempt))
@@ -272,8 +272,8 @@ func (e *Engine) finalize(ctx context.Context, rec *StageRecord) (*events.StageR
 	if created {
 		e.cfg.Metrics.StageFinished(ev.Action, ev.Stage, sr.HookState, sr.AbortAction)
 		e.log.Info("stage finished", zap.String("run_id", ev.RunID), zap.String("app_id", ev.AppID),
-			zap.String("action", ev.Action), zap.String("stage", ev.Stage),
-			zap.String("hook_state", sr.HookState), zap.Bool("abort_action", sr.AbortAction), zap.Int("executions", out.total()))
+			zap.String("action", string(ev.Action)), zap.String("stage", string(ev.Stage)),
+			zap.String("hook_state", string(sr.HookState)), zap.Bool("abort_action", sr.AbortAction), zap.Int("executions", out.total()))
 	}
 	return sr, nil
 }
@@ -328,7 +328,7 @@ func failureDetail(r *events.ExecutionResult) events.StateDetail {
 	return events.NewStateDetail(events.DetailHookFailed, "Hook "+r.HookName+" failed", detail, map[string]any{
 		"hookID": r.HookID, "executionID": r.ExecutionID, "exitCode": r.ExitCode,
 		"namespaceName": r.Container.NamespaceName, "podName": r.Container.PodName, "containerName": r.Container.ContainerName,
-		"attempt": r.Attempt, "failureMode": r.FailureMode,
+		"attempt": r.Attempt, "failureMode": string(r.FailureMode),
 	})
 }
 

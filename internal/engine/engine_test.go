@@ -87,7 +87,7 @@ func TestFailureModes(t *testing.T) {
 	}{{"WARN", false}, {"", false}, {"FAIL", true}} {
 		app := uuid.NewString()
 		// Names are unique per account.
-		h.hook(matcher.ExecutionHook{Name: "freeze-" + tt.mode, AppID: app, Action: "snapshot", Stage: "pre", HookSourceID: fail, FailureMode: tt.mode})
+		h.hook(matcher.ExecutionHook{Name: "freeze-" + tt.mode, AppID: app, Action: "snapshot", Stage: "pre", HookSourceID: fail, FailureMode: matcher.FailureMode(tt.mode)})
 		h.hook(matcher.ExecutionHook{Name: "thaw-" + tt.mode, AppID: app, Action: "snapshot", Stage: "post", HookSourceID: thaw, Arguments: []string{trace, tt.mode}})
 		c := ctr("prod", "db-0", "mysql", "mysql:8")
 		pre := h.event(app, "snapshot", "pre", c)

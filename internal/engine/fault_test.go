@@ -119,7 +119,7 @@ func TestRestartBetweenPreAndPostStillRunsPost(t *testing.T) {
 	}
 	for _, stage := range []string{"pre", "post"} {
 		rec, err := e.Store().SaveHook(ctx, account, matcher.ExecutionHook{Type: matcher.MediaType, Version: "1.3", HookType: "custom",
-			Name: stage, AppID: app, Action: "snapshot", Stage: stage, HookSourceID: src.Source.ID, Arguments: []string{trace, stage}}, "test")
+			Name: stage, AppID: app, Action: "snapshot", Stage: matcher.Stage(stage), HookSourceID: src.Source.ID, Arguments: []string{trace, stage}}, "test")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -131,7 +131,7 @@ func (h *harness) hookIn(acct string, hk matcher.ExecutionHook) string {
 }
 
 // event returns a lifecycle event of a new run of app.
-func (h *harness) event(app, action, stage string, cs ...events.Container) *events.LifecycleEvent {
+func (h *harness) event(app string, action events.Action, stage events.Stage, cs ...events.Container) *events.LifecycleEvent {
 	return &events.LifecycleEvent{
 		RunID: fmt.Sprintf("run-%d-%d", time.Now().UnixNano(), h.runs.Add(1)), AccountID: account, AppID: app,
 		Action: action, Stage: stage, Containers: cs,

@@ -229,7 +229,7 @@ func TestReplayAfterDedupWindowKeepsTheRunFinished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pairKey := "pair." + pre.AccountID + "." + pre.RunID + "." + pre.Action
+	pairKey := "pair." + pre.AccountID + "." + pre.RunID + "." + string(pre.Action)
 	if _, err := kv.Get(h.ctx, pairKey); !errors.Is(err, jetstream.ErrKeyNotFound) {
 		t.Fatalf("pairing after post: %v, want none", err)
 	}

@@ -26,7 +26,7 @@ var executionNamespace = uuid.MustParse("0b3a6f57-8a3c-4bb4-9f0e-5d1f1f8f2c11")
 // ExecutionID is the deterministic ID of one hook in one container of a
 // stage. Two accounts that use the same run ID get different IDs, so their
 // jobs and execution results are not de-duplicated against each other.
-func ExecutionID(account, runID, action, stage, hookID string, c events.Container) string {
+func ExecutionID(account, runID string, action events.Action, stage events.Stage, hookID string, c events.Container) string {
 	return uuid.NewSHA1(executionNamespace, []byte(events.StageKey(account, runID, action, stage)+"\x00"+hookID+"\x00"+c.Key())).String()
 }
 
@@ -38,7 +38,7 @@ func (e *Engine) handleLifecycle(ctx context.Context) func(jetstream.Msg) {
 			return
 		}
 		log := e.log.With(zap.String("run_id", ev.RunID), zap.String("app_id", ev.AppID),
-			zap.String("action", ev.Action), zap.String("stage", ev.Stage))
+			zap.String("action", string(ev.Action)), zap.String("stage", string(ev.Stage)))
 		if pull.Redelivered(msg) {
 			e.cfg.Metrics.Redelivered(metrics.RedeliveryLifecycle)
 		}

@@ -61,7 +61,7 @@ func (e *Engine) checkPairings(ctx context.Context, now time.Time) error {
 			continue
 		}
 		e.log.Warn("post stage never requested; running it to keep the pre/post pairing",
-			zap.String("run_id", p.Post.RunID), zap.String("app_id", p.Post.AppID), zap.String("action", p.Post.Action))
+			zap.String("run_id", p.Post.RunID), zap.String("app_id", p.Post.AppID), zap.String("action", string(p.Post.Action)))
 		if _, err := events.PublishLifecycle(ctx, e.js, &p.Post); err != nil {
 			return err
 		}

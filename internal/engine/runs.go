@@ -103,8 +103,8 @@ type runs struct{ runstate.KV }
 
 func stageKey(k string) string  { return "stage." + k }
 func resultKey(k string) string { return "result." + k }
-func pairKey(account, run, action string) string {
-	return "pair." + account + "." + run + "." + action
+func pairKey(account, run string, action events.Action) string {
+	return "pair." + account + "." + run + "." + string(action)
 }
 
 func doneKey(stage string) string { return "done." + stage }

@@ -27,9 +27,9 @@ var ErrRunNotFound = errkind.New("run not found", errkind.NotFound)
 const (
 	// ExecutionQueued: planned, no worker has started it yet (or it waits
 	// behind an earlier hook of the same container).
-	ExecutionQueued = "queued"
+	ExecutionQueued events.Status = "queued"
 	// ExecutionRunning: a worker started it and no result is recorded yet.
-	ExecutionRunning = "running"
+	ExecutionRunning events.Status = "running"
 )
 
 // RunView is everything the engine recorded about one run: its stages in the
@@ -44,11 +44,11 @@ type RunView struct {
 // StageView is one stage of a run. HookState, AbortAction, Details and
 // Finished are set once the stage result is recorded.
 type StageView struct {
-	Action      string               `json:"action"`
-	Stage       string               `json:"stage"`
+	Action      events.Action        `json:"action"`
+	Stage       events.Stage         `json:"stage"`
 	Planned     time.Time            `json:"planned"`
 	Finished    *time.Time           `json:"finished,omitempty"`
-	HookState   string               `json:"hookState,omitempty"`
+	HookState   events.HookState     `json:"hookState,omitempty"`
 	AbortAction bool                 `json:"abortAction,omitempty"`
 	Details     []events.StateDetail `json:"hookStateDetails,omitempty"`
 	// Cluster is where the stage's containers live ("local" for a static
@@ -67,17 +67,17 @@ type StageView struct {
 // fields (ExitCode onwards) are set once its result is recorded; Attempt,
 // Worker and Started also while it runs.
 type ExecutionView struct {
-	ExecutionID string           `json:"executionID"`
-	HookID      string           `json:"hookID"`
-	HookName    string           `json:"hookName"`
-	HookVersion string           `json:"hookVersion,omitempty"`
-	FailureMode string           `json:"failureMode"`
-	Container   events.Container `json:"container"`
+	ExecutionID string             `json:"executionID"`
+	HookID      string             `json:"hookID"`
+	HookName    string             `json:"hookName"`
+	HookVersion string             `json:"hookVersion,omitempty"`
+	FailureMode events.FailureMode `json:"failureMode"`
+	Container   events.Container   `json:"container"`
 	// Status is ExecutionQueued, ExecutionRunning, events.StatusSucceeded
 	// or events.StatusFailed.
-	Status  string `json:"status"`
-	Attempt int    `json:"attempt,omitempty"`
-	Worker  string `json:"worker,omitempty"`
+	Status  events.Status `json:"status"`
+	Attempt int           `json:"attempt,omitempty"`
+	Worker  string        `json:"worker,omitempty"`
 	// ExitCode is nil until the result is recorded (and -1 when the hook
 	// was killed or never started).
 	ExitCode       *int           `json:"exitCode,omitempty"`
@@ -107,7 +107,7 @@ type RunSummary struct {
 	Finished *time.Time `json:"finished,omitempty"`
 	// HookState is "failed" once any stage failed, "success" when every
 	// stage finished with success, "" while stages run and none failed.
-	HookState string `json:"hookState,omitempty"`
+	HookState events.HookState `json:"hookState,omitempty"`
 }
 
 // Run reads one run of account from the runs bucket: one KV watch over the
@@ -196,9 +196,9 @@ func summarize(runID, account string, stages []stageState) RunSummary {
 	var last time.Time
 	done, failed := true, false
 	for _, st := range stages {
-		state := ExecutionRunning
+		state := string(ExecutionRunning)
 		if r := st.result; r != nil {
-			state = r.HookState
+			state = string(r.HookState)
 			failed = failed || r.HookState == events.HookStateFailed
 			if r.Finished.After(last) {
 				last = r.Finished
@@ -206,7 +206,7 @@ func summarize(runID, account string, stages []stageState) RunSummary {
 		} else {
 			done = false
 		}
-		s.Stages = append(s.Stages, st.event.Action+"/"+st.event.Stage+" "+state)
+		s.Stages = append(s.Stages, string(st.event.Action)+"/"+string(st.event.Stage)+" "+state)
 	}
 	switch {
 	case failed:
@@ -323,7 +323,7 @@ func (rs *runState) stagesOf(account string) map[string][]stageState {
 // stageRank orders stages planned at the same instant as a backup nests
 // them.
 func stageRank(ev events.LifecycleEvent) int {
-	switch ev.Action + "/" + ev.Stage {
+	switch string(ev.Action) + "/" + string(ev.Stage) {
 	case "backup/pre":
 		return 0
 	case "snapshot/pre":

@@ -134,8 +134,8 @@ func New() *Metrics {
 
 // actions and stages of the event contract, in the order of events.ValidActionStage.
 var (
-	allActions = []string{events.ActionSnapshot, events.ActionBackup, events.ActionRestore, events.ActionFailover}
-	allStages  = []string{events.StagePre, events.StagePost}
+	allActions = []events.Action{events.ActionSnapshot, events.ActionBackup, events.ActionRestore, events.ActionFailover}
+	allStages  = []events.Stage{events.StagePre, events.StagePost}
 )
 
 // initSeries creates, at 0, every series whose label values are known.
@@ -146,20 +146,20 @@ func (m *Metrics) initSeries() {
 				continue
 			}
 			for _, o := range []string{OutcomeSucceeded, OutcomeFailed, OutcomeTimedOut} {
-				m.executions.WithLabelValues(a, s, o)
+				m.executions.WithLabelValues(string(a), string(s), o)
 			}
-			m.executionTime.WithLabelValues(a, s)
-			for _, h := range []string{events.HookStateSuccess, events.HookStateFailed} {
-				m.stageResults.WithLabelValues(a, s, h)
+			m.executionTime.WithLabelValues(string(a), string(s))
+			for _, h := range []events.HookState{events.HookStateSuccess, events.HookStateFailed} {
+				m.stageResults.WithLabelValues(string(a), string(s), string(h))
 			}
 			if s == events.StagePre {
-				m.stageAborts.WithLabelValues(a)
+				m.stageAborts.WithLabelValues(string(a))
 			}
 		}
 		// The terminal states of internal/driver (StateCompleted, StateFailed);
 		// driver imports this package, so they are spelled out here.
 		for _, st := range []string{"completed", "failed"} {
-			m.actionsFinished.WithLabelValues(a, st)
+			m.actionsFinished.WithLabelValues(string(a), st)
 		}
 	}
 	for _, k := range []string{RedeliveryJob, RedeliveryLifecycle, RedeliveryResult} {
@@ -199,35 +199,35 @@ func Outcome(r *events.ExecutionResult) string {
 
 // actionStage returns action and stage, or "unknown" for both when they are
 // not a pair of the event contract.
-func actionStage(action, stage string) (string, string) {
+func actionStage(action events.Action, stage events.Stage) (string, string) {
 	if !events.ValidActionStage(action, stage) {
 		return unknown, unknown
 	}
-	return action, stage
+	return string(action), string(stage)
 }
 
 // ExecutionFinished counts one execution and observes how long its script
 // ran. outcome is OutcomeSucceeded, OutcomeFailed or OutcomeTimedOut (see
 // Outcome). Record it once per execution: where its result is first stored.
-func (m *Metrics) ExecutionFinished(action, stage, outcome string, d time.Duration) {
+func (m *Metrics) ExecutionFinished(action events.Action, stage events.Stage, outcome string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	action, stage = actionStage(action, stage)
-	m.executions.WithLabelValues(action, stage, outcome).Inc()
-	m.executionTime.WithLabelValues(action, stage).Observe(d.Seconds())
+	a, s := actionStage(action, stage)
+	m.executions.WithLabelValues(a, s, outcome).Inc()
+	m.executionTime.WithLabelValues(a, s).Observe(d.Seconds())
 }
 
 // StageFinished counts one stage result, and an abort when it carries
 // abortAction. hookState is events.HookStateSuccess or HookStateFailed.
-func (m *Metrics) StageFinished(action, stage, hookState string, abort bool) {
+func (m *Metrics) StageFinished(action events.Action, stage events.Stage, hookState events.HookState, abort bool) {
 	if m == nil {
 		return
 	}
-	action, stage = actionStage(action, stage)
-	m.stageResults.WithLabelValues(action, stage, hookState).Inc()
+	a, s := actionStage(action, stage)
+	m.stageResults.WithLabelValues(a, s, string(hookState)).Inc()
 	if abort {
-		m.stageAborts.WithLabelValues(action).Inc()
+		m.stageAborts.WithLabelValues(a).Inc()
 	}
 }
 
@@ -263,7 +263,7 @@ func (m *Metrics) ActionFinished(kind, state string) {
 	if m == nil {
 		return
 	}
-	switch kind {
+	switch events.Action(kind) {
 	case events.ActionSnapshot, events.ActionBackup, events.ActionRestore, events.ActionFailover:
 	default:
 		kind = unknown

@@ -88,8 +88,10 @@ func TestNew_SeriesStartAtZero(t *testing.T) {
 func TestExecutionFinished(t *testing.T) {
 	t.Parallel()
 	type execution struct {
-		action, stage, outcome string
-		d                      time.Duration
+		action  events.Action
+		stage   events.Stage
+		outcome string
+		d       time.Duration
 	}
 	type series struct {
 		labels string

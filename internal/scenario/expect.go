@@ -50,11 +50,11 @@ func containerMatches(spec string, c events.Container) bool {
 
 // stageMatches reports whether an execution at action/stage is at spec
 // ("action/stage" or "stage").
-func stageMatches(spec, action, stage string) bool {
+func stageMatches(spec string, action events.Action, stage events.Stage) bool {
 	if a, s, ok := strings.Cut(spec, "/"); ok {
-		return a == action && s == stage
+		return events.Action(a) == action && events.Stage(s) == stage
 	}
-	return spec == stage
+	return events.Stage(spec) == stage
 }
 
 // identifies reports whether got is the execution want is about: the same
@@ -135,11 +135,11 @@ func (x *Expect) check(out *Outcome, l labeler) []string {
 	return m
 }
 
-func orNone(s string) string {
+func orNone[T ~string](s T) string {
 	if s == "" {
 		return "(none)"
 	}
-	return s
+	return string(s)
 }
 
 // checkExecutions pairs every expected execution with one that ran —

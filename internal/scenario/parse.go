@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hookshot-dev/hookshot/events"
 )
 
 // MaxFileBytes bounds a scenario file and every script file it names.
@@ -273,8 +275,8 @@ func (d *decoder) hook(n *yaml.Node, p string) Hook {
 	f := d.fields(n, p, "name", "app", "action", "stage", "source", "arguments", "criteria",
 		"failureMode", "timeoutSeconds", "enabled", "hookType", "description")
 	h := Hook{
-		Name: d.str(f, p, "name"), App: d.str(f, p, "app"), Action: d.str(f, p, "action"), Stage: d.str(f, p, "stage"),
-		Source: d.str(f, p, "source"), Arguments: d.strs(f, p, "arguments"), FailureMode: d.str(f, p, "failureMode"),
+		Name: d.str(f, p, "name"), App: d.str(f, p, "app"), Action: events.Action(d.str(f, p, "action")), Stage: events.Stage(d.str(f, p, "stage")),
+		Source: d.str(f, p, "source"), Arguments: d.strs(f, p, "arguments"), FailureMode: events.FailureMode(d.str(f, p, "failureMode")),
 		TimeoutSeconds: d.integer(f, p, "timeoutSeconds"), HookType: d.str(f, p, "hookType"), Description: d.str(f, p, "description"),
 	}
 	d.list(f, p, "criteria", func(n *yaml.Node, p string) {
@@ -313,11 +315,11 @@ func (d *decoder) override(n *yaml.Node, p string) Override {
 
 func (d *decoder) step(n *yaml.Node, p string) Step {
 	f := d.fields(n, p, "name", "action", "app", "event", "expect")
-	s := Step{Name: d.str(f, p, "name"), Action: d.str(f, p, "action"), App: d.str(f, p, "app")}
+	s := Step{Name: d.str(f, p, "name"), Action: events.Action(d.str(f, p, "action")), App: d.str(f, p, "app")}
 	if e, ok := f["event"]; ok && !isNull(d.resolve(e.val)) {
 		ep := join(p, "event")
 		ef := d.fields(e.val, ep, "action", "stage", "app", "runID", "containers")
-		ev := &Event{Action: d.str(ef, ep, "action"), Stage: d.str(ef, ep, "stage"), App: d.str(ef, ep, "app"), RunID: d.str(ef, ep, "runID")}
+		ev := &Event{Action: events.Action(d.str(ef, ep, "action")), Stage: events.Stage(d.str(ef, ep, "stage")), App: d.str(ef, ep, "app"), RunID: d.str(ef, ep, "runID")}
 		d.list(ef, ep, "containers", func(n *yaml.Node, p string) { ev.Containers = append(ev.Containers, d.container(n, p)) })
 		s.Event = ev
 	}
@@ -330,7 +332,7 @@ func (d *decoder) step(n *yaml.Node, p string) Step {
 func (d *decoder) expect(n *yaml.Node, p string) Expect {
 	f := d.fields(n, p, "state", "stateUnready", "hookState", "abortAction", "details", "executions", "exactly", "order")
 	x := Expect{
-		State: d.str(f, p, "state"), StateUnready: d.strs(f, p, "stateUnready"), HookState: d.str(f, p, "hookState"),
+		State: d.str(f, p, "state"), StateUnready: d.strs(f, p, "stateUnready"), HookState: events.HookState(d.str(f, p, "hookState")),
 		AbortAction: d.boolean(f, p, "abortAction"), Details: d.strs(f, p, "details"), Exactly: d.boolean(f, p, "exactly"),
 		Order: d.strs(f, p, "order"),
 	}
@@ -340,7 +342,7 @@ func (d *decoder) expect(n *yaml.Node, p string) Expect {
 			ef := d.fields(n, p, "hook", "container", "stage", "status", "exitCode", "output", "attempt", "timedOut")
 			ex := ExpectedExecution{
 				Hook: d.str(ef, p, "hook"), Container: d.str(ef, p, "container"), Stage: d.str(ef, p, "stage"),
-				Status: d.str(ef, p, "status"), Output: d.str(ef, p, "output"), Attempt: d.integer(ef, p, "attempt"),
+				Status: events.Status(d.str(ef, p, "status")), Output: d.str(ef, p, "output"), Attempt: d.integer(ef, p, "attempt"),
 				TimedOut: d.boolean(ef, p, "timedOut"),
 			}
 			if e, ok := ef["exitCode"]; ok && !isNull(d.resolve(e.val)) {

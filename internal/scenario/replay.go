@@ -130,9 +130,9 @@ func (r *ReplayReport) Differs() bool {
 
 // StageComparison is one stage as recorded and as replayed.
 type StageComparison struct {
-	RunID  string `json:"runID"`
-	Action string `json:"action"`
-	Stage  string `json:"stage"`
+	RunID  string        `json:"runID"`
+	Action events.Action `json:"action"`
+	Stage  events.Stage  `json:"stage"`
 	// App is the app's name in the definitions, else its ID.
 	App string `json:"app"`
 	// Recorded is nil when the recording holds no result of the stage.
@@ -152,8 +152,8 @@ func (s *StageComparison) Differs() bool {
 
 // StageSummary is what a stage result says, for comparing.
 type StageSummary struct {
-	HookState   string `json:"hookState"`
-	AbortAction bool   `json:"abortAction"`
+	HookState   events.HookState `json:"hookState"`
+	AbortAction bool             `json:"abortAction"`
 }
 
 // ExecutionComparison is one execution (hook in container) on either side.
@@ -173,9 +173,9 @@ type ExecutionComparison struct {
 
 // ExecutionSummary is what an execution came to.
 type ExecutionSummary struct {
-	Status   string `json:"status"`
-	ExitCode int    `json:"exitCode"`
-	TimedOut bool   `json:"timedOut,omitempty"`
+	Status   events.Status `json:"status"`
+	ExitCode int           `json:"exitCode"`
+	TimedOut bool          `json:"timedOut,omitempty"`
 }
 
 func (e *ExecutionSummary) String() string {
@@ -184,7 +184,7 @@ func (e *ExecutionSummary) String() string {
 	}
 	s := fmt.Sprintf("%s (exit %d)", e.Status, e.ExitCode)
 	if e.TimedOut {
-		s = e.Status + " (timed out)"
+		s = string(e.Status) + " (timed out)"
 	}
 	return s
 }
@@ -280,7 +280,7 @@ func (r *ReplayReport) WriteText(w io.Writer) error {
 			if x == nil {
 				return "-"
 			}
-			return x.HookState
+			return string(x.HookState)
 		}
 		ab := func(x *StageSummary) string {
 			if x == nil {

@@ -115,7 +115,7 @@ func TestScenarioReplayAfterAHookChangeShowsTheDifference(t *testing.T) {
 	}
 	byStage := map[string]scenario.StageComparison{}
 	for _, s := range rr.Stages {
-		byStage[s.RunID+" "+s.Action+"/"+s.Stage] = s
+		byStage[s.RunID+" "+string(s.Action)+"/"+string(s.Stage)] = s
 	}
 	pre := byStage["step-1 snapshot/pre"]
 	if strings.Join(pre.Changes, "; ") != "hookState: failed → success" || len(pre.Executions) != 1 ||

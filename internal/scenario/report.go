@@ -48,13 +48,13 @@ type StepReport struct {
 	Index int    `json:"step"`
 	Name  string `json:"name"`
 	// Kind is action or event.
-	Kind   string `json:"kind"`
-	Action string `json:"action"`
+	Kind   string        `json:"kind"`
+	Action events.Action `json:"action"`
 	// Stage is set for an event step.
-	Stage   string  `json:"stage,omitempty"`
-	App     string  `json:"app"`
-	RunID   string  `json:"runID"`
-	Outcome Outcome `json:"outcome"`
+	Stage   events.Stage `json:"stage,omitempty"`
+	App     string       `json:"app"`
+	RunID   string       `json:"runID"`
+	Outcome Outcome      `json:"outcome"`
 	// Mismatches name every expectation the outcome did not meet.
 	Mismatches     []string `json:"mismatches,omitempty"`
 	DurationMillis int64    `json:"durationMillis"`
@@ -72,7 +72,7 @@ type Outcome struct {
 	State        string   `json:"state,omitempty"`
 	StateUnready []string `json:"stateUnready,omitempty"`
 	// HookState is the stage's, or the action's: failed when any stage's was.
-	HookState string `json:"hookState,omitempty"`
+	HookState events.HookState `json:"hookState,omitempty"`
 	// AbortAction is the stage's, or whether any stage of the action set it.
 	AbortAction      bool                 `json:"abortAction"`
 	HookStateDetails []events.StateDetail `json:"hookStateDetails,omitempty"`
@@ -86,20 +86,20 @@ type Outcome struct {
 
 // StageOutcome is one finished stage.
 type StageOutcome struct {
-	Action      string `json:"action"`
-	Stage       string `json:"stage"`
-	HookState   string `json:"hookState"`
-	AbortAction bool   `json:"abortAction,omitempty"`
-	TimedOut    bool   `json:"timedOut,omitempty"`
+	Action      events.Action    `json:"action"`
+	Stage       events.Stage     `json:"stage"`
+	HookState   events.HookState `json:"hookState"`
+	AbortAction bool             `json:"abortAction,omitempty"`
+	TimedOut    bool             `json:"timedOut,omitempty"`
 }
 
 // Execution is one hook run in one container, from its execution result.
 type Execution struct {
 	Hook           string           `json:"hook"`
 	Container      events.Container `json:"container"`
-	Action         string           `json:"action"`
-	Stage          string           `json:"stage"`
-	Status         string           `json:"status"`
+	Action         events.Action    `json:"action"`
+	Stage          events.Stage     `json:"stage"`
+	Status         events.Status    `json:"status"`
 	ExitCode       int              `json:"exitCode"`
 	Signal         string           `json:"signal,omitempty"`
 	TimedOut       bool             `json:"timedOut,omitempty"`
@@ -155,7 +155,7 @@ func (o *Outcome) summary() string {
 		parts = append(parts, o.State)
 	}
 	if o.HookState != "" {
-		parts = append(parts, "hookState "+o.HookState)
+		parts = append(parts, "hookState "+string(o.HookState))
 	}
 	if o.AbortAction {
 		parts = append(parts, "abortAction")

@@ -153,7 +153,7 @@ func (in *instance) runEvent(ctx context.Context, e *Event, runID string) (*Outc
 
 // executions reads the execution results of a run (of one stage when action
 // is set) from the results stream, in the order they started.
-func (in *instance) executions(ctx context.Context, runID, action, stage string) ([]Execution, error) {
+func (in *instance) executions(ctx context.Context, runID string, action events.Action, stage events.Stage) ([]Execution, error) {
 	msgs, err := readSubject(ctx, in.js, events.StreamResults, events.ExecutionResultSubject(in.account, runID))
 	if err != nil {
 		return nil, err

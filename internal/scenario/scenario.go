@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/google/uuid"
+
+	"github.com/hookshot-dev/hookshot/events"
 )
 
 // Account is the account every scenario's resources and runs live in. Each
@@ -68,13 +70,13 @@ type Hook struct {
 	ID        string
 	Name      string
 	App       string
-	Action    string
-	Stage     string
+	Action    events.Action
+	Stage     events.Stage
 	Source    string
 	Arguments []string
 	Criteria  []Criterion
 	// FailureMode is WARN (the default) or FAIL.
-	FailureMode string
+	FailureMode events.FailureMode
 	// TimeoutSeconds bounds one execution; 0 is the engine's default (25 minutes).
 	TimeoutSeconds int
 	// Enabled defaults to true.
@@ -106,7 +108,7 @@ type Step struct {
 	Name string
 	// Action is snapshot, backup, restore or failover: the whole action is
 	// driven through its stages, as POST …/appSnaps does.
-	Action string
+	Action events.Action
 	// App names the app an action step acts on.
 	App string
 	// Event is a raw lifecycle event, published as a controller would.
@@ -116,8 +118,8 @@ type Step struct {
 
 // Event is a raw lifecycle event of a step.
 type Event struct {
-	Action string
-	Stage  string
+	Action events.Action
+	Stage  events.Stage
 	App    string
 	// RunID defaults to "step-<n>"; steps that share one are stages of one run.
 	RunID string
@@ -134,7 +136,7 @@ type Expect struct {
 	StateUnready []string
 	// HookState is success or failed: the stage's, or the action's (failed
 	// when any stage's was).
-	HookState string
+	HookState events.HookState
 	// AbortAction: the stage's, or for an action whether any stage's was set.
 	AbortAction *bool
 	// Details are substrings that must each appear in the title or detail of
@@ -161,7 +163,7 @@ type ExpectedExecution struct {
 	// Stage is "action/stage" or "stage".
 	Stage string
 	// Status is succeeded or failed.
-	Status   string
+	Status   events.Status
 	ExitCode *int
 	// Output is a substring of stdout or stderr.
 	Output string
@@ -240,8 +242,8 @@ func (s *Step) title() string {
 	case s.Name != "":
 		return s.Name
 	case s.Event != nil:
-		return "event " + s.Event.Action + "/" + s.Event.Stage + " " + s.Event.App
+		return "event " + string(s.Event.Action) + "/" + string(s.Event.Stage) + " " + s.Event.App
 	default:
-		return s.Action + " " + s.App
+		return string(s.Action) + " " + s.App
 	}
 }

@@ -299,7 +299,7 @@ func known(ns []string) string {
 }
 
 // actionStages are the stages an action step runs, in plan order.
-var actionStages = map[string][]string{
+var actionStages = map[events.Action][]string{
 	events.ActionSnapshot: {"snapshot/pre", "snapshot/post"},
 	events.ActionBackup:   {"backup/pre", "snapshot/pre", "snapshot/post", "backup/post"},
 	events.ActionRestore:  {"restore/post"},
@@ -309,7 +309,7 @@ var actionStages = map[string][]string{
 // stages are the action/stage pairs step i may run.
 func (s *Step) stages() []string {
 	if s.Event != nil {
-		return []string{s.Event.Action + "/" + s.Event.Stage}
+		return []string{string(s.Event.Action) + "/" + string(s.Event.Stage)}
 	}
 	return actionStages[s.Action]
 }
@@ -356,7 +356,7 @@ func (c *checker) step(i int) {
 		case ev.Action == "":
 			c.add(ep+".action", "required: snapshot, backup, restore or failover")
 			return
-		case !slices.Contains([]string{events.ActionSnapshot, events.ActionBackup, events.ActionRestore, events.ActionFailover}, ev.Action):
+		case !slices.Contains([]events.Action{events.ActionSnapshot, events.ActionBackup, events.ActionRestore, events.ActionFailover}, ev.Action):
 			c.add(ep+".action", "must be snapshot, backup, restore or failover, not %q", ev.Action)
 			return
 		case ev.Stage == "":
@@ -451,17 +451,18 @@ func (c *checker) hookRef(field, name string, st *Step) {
 		c.add(field, "no hook named %q%s", name, known(names(c.s.Hooks, func(h Hook) string { return h.Name })))
 	case h.App != st.app():
 		c.add(field, "hook %q belongs to app %q; this step runs app %q", name, h.App, st.app())
-	case !slices.Contains(st.stages(), h.Action+"/"+h.Stage):
+	case !slices.Contains(st.stages(), string(h.Action)+"/"+string(h.Stage)):
 		c.add(field, "hook %q runs at %s/%s, which this step never reaches (%s)", name, h.Action, h.Stage, strings.Join(st.stages(), ", "))
 	}
 }
 
 // stageRef checks an execution's stage: "action/stage" or "stage".
 func (c *checker) stageRef(field, stage, hook string, st *Step) {
-	action, stg, full := strings.Cut(stage, "/")
+	a, s, full := strings.Cut(stage, "/")
 	if !full {
-		action, stg = "", stage
+		a, s = "", stage
 	}
+	action, stg := events.Action(a), events.Stage(s)
 	if stg != events.StagePre && stg != events.StagePost || full && !events.ValidActionStage(action, stg) {
 		c.add(field, "must be action/stage (snapshot/pre) or a stage (pre, post), not %q", stage)
 		return

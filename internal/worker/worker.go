@@ -479,7 +479,7 @@ func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, res *events.Exec
 	if err := msg.DoubleAck(actx); err != nil {
 		log.Warn("ack job", zap.Error(err))
 	}
-	log.Info("hook finished", zap.String("status", res.Status), zap.Int("exit_code", res.ExitCode), zap.Int64("duration_ms", res.DurationMillis))
+	log.Info("hook finished", zap.String("status", string(res.Status)), zap.Int("exit_code", res.ExitCode), zap.Int64("duration_ms", res.DurationMillis))
 	return true
 }
 
@@ -744,8 +744,8 @@ func hookEnv(job *events.Job, attempt int) map[string]string {
 		"HOOKSHOT_RUN_ID":          job.RunID,
 		"HOOKSHOT_EXECUTION_ID":    job.ExecutionID,
 		"HOOKSHOT_ATTEMPT":         strconv.Itoa(attempt),
-		"HOOKSHOT_ACTION":          job.Action,
-		"HOOKSHOT_STAGE":           job.Stage,
+		"HOOKSHOT_ACTION":          string(job.Action),
+		"HOOKSHOT_STAGE":           string(job.Stage),
 		"HOOKSHOT_ACCOUNT_ID":      job.AccountID,
 		"HOOKSHOT_APP_ID":          job.AppID,
 		"HOOKSHOT_CLUSTER":         job.ClusterName(),

@@ -16,6 +16,8 @@ func newEventsCmd() *cobra.Command {
 	var (
 		cf         clientFlags
 		ev         events.LifecycleEvent
+		action     string // --action, checked with the event
+		stage      string // --stage, checked with the event
 		containers string
 		wait       bool
 		waitFor    time.Duration
@@ -37,6 +39,7 @@ FAIL-mode pre hook forbids the action), 1 on any other error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ev.AccountID = cf.account
+			ev.Action, ev.Stage = events.Action(action), events.Stage(stage)
 			if ev.RunID == "" {
 				ev.RunID = uuid.NewString()
 			}
@@ -105,8 +108,8 @@ FAIL-mode pre hook forbids the action), 1 on any other error.`,
 	cf.register(pub)
 	f := pub.Flags()
 	f.StringVar(&ev.AppID, "app", "", "app name or id (an app that is not registered: its id, with --containers)")
-	f.StringVar(&ev.Action, "action", "", "snapshot, backup, restore or failover")
-	f.StringVar(&ev.Stage, "stage", "", "pre or post")
+	f.StringVar(&action, "action", "", "snapshot, backup, restore or failover")
+	f.StringVar(&stage, "stage", "", "pre or post")
 	f.StringVar(&ev.RunID, "run-id", "", "run id shared by the stages of one run (default: a new UUID)")
 	f.StringVar(&containers, "containers", "", "JSON file with the container inventory (default: the registered app's)")
 	f.BoolVar(&wait, "wait", false, "wait for the stage result and exit by its hookState")

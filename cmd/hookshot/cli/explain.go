@@ -84,14 +84,14 @@ type explanation struct {
 	// in; Message says why nothing would run when none was found.
 	ClusterName string                `json:"clusterName"`
 	Message     string                `json:"message"`
-	Action      string                `json:"action"`
-	Stage       string                `json:"stage"`
+	Action      events.Action         `json:"action"`
+	Stage       events.Stage          `json:"stage"`
 	Containers  []events.Container    `json:"containers"`
 	Hooks       []matcher.Explanation `json:"hooks"`
 }
 
 func printExplanation(w io.Writer, x *explanation) error {
-	at := x.Action + "/" + x.Stage
+	at := string(x.Action) + "/" + string(x.Stage)
 	if len(x.Hooks) == 0 {
 		fmt.Fprintf(w, "App %s has no hooks: nothing would run at %s.\n", x.AppID, at)
 		return nil
@@ -142,7 +142,7 @@ func printExplanation(w io.Writer, x *explanation) error {
 		}
 		for i, l := range lines {
 			if i == 0 {
-				t.add(would, h.HookName, h.Action+"/"+h.Stage, h.Reason, l)
+				t.add(would, h.HookName, string(h.Action)+"/"+string(h.Stage), h.Reason, l)
 			} else {
 				t.add("", "", "", "", l)
 			}

@@ -52,7 +52,7 @@ type action struct {
 	Name             string               `json:"name"`
 	State            string               `json:"state"`
 	StateUnready     []string             `json:"stateUnready"`
-	HookState        string               `json:"hookState"`
+	HookState        events.HookState     `json:"hookState"`
 	HookStateDetails []events.StateDetail `json:"hookStateDetails"`
 	RunID            string               `json:"runID"`
 }
@@ -127,7 +127,7 @@ completed with hookState success, 2 when it failed or a hook failed
 			}
 			msg := fmt.Sprintf("%s %s %s", verb, final.Name, final.State)
 			if final.HookState != "" {
-				msg += ", hookState " + final.HookState
+				msg += ", hookState " + string(final.HookState)
 			}
 			return &exitError{code: ExitHookFailed, msg: msg}
 		},
@@ -215,15 +215,15 @@ func (p *progressPrinter) update(v *client.Run) {
 			p.printed[e.ExecutionID] = e.Status
 			line := fmt.Sprintf("%-13s  %-16s  %-24s  %s", stage, e.HookName, e.Container.Key(), e.Status)
 			switch {
-			case e.Status == events.StatusFailed && e.TimedOut:
+			case e.Status == client.ExecutionFailed && e.TimedOut:
 				line += " timed out " + seconds(e.DurationMillis)
-			case e.Status == events.StatusFailed && e.Signal != "":
+			case e.Status == client.ExecutionFailed && e.Signal != "":
 				line += " signal " + e.Signal + " " + seconds(e.DurationMillis)
-			case e.Status == events.StatusFailed && e.Error != "" && e.ExitCode != nil && *e.ExitCode == -1:
+			case e.Status == client.ExecutionFailed && e.Error != "" && e.ExitCode != nil && *e.ExitCode == -1:
 				line += ": " + e.Error
-			case e.Status == events.StatusFailed && e.ExitCode != nil:
+			case e.Status == client.ExecutionFailed && e.ExitCode != nil:
 				line += fmt.Sprintf(" exit %d %s", *e.ExitCode, seconds(e.DurationMillis))
-			case e.Status == events.StatusSucceeded:
+			case e.Status == client.ExecutionSucceeded:
 				line += " " + seconds(e.DurationMillis)
 			}
 			fmt.Fprintln(p.w, strings.TrimRight(line, " "))
@@ -246,7 +246,7 @@ func (p *progressPrinter) update(v *client.Run) {
 func printOutcome(w io.Writer, verb string, a action) {
 	line := fmt.Sprintf("%s %s (%s) %s", verb, a.Name, a.ID, a.State)
 	if a.HookState != "" {
-		line += ", hookState " + a.HookState
+		line += ", hookState " + string(a.HookState)
 	}
 	fmt.Fprintln(w, line)
 	for _, u := range a.StateUnready {
