@@ -26,6 +26,10 @@ func run(t *testing.T, ctx context.Context, args ...string) (int, string, string
 	return code, out.String(), errOut.String()
 }
 
+// freePort is a port nobody listened on a moment ago. It races other
+// processes, so it is only for what cannot listen on port 0 and say where
+// (--addr-file): a NATS address a test needs before NATS starts, or one it
+// restarts on, and an address that must refuse connections.
 func freePort(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"testing"
@@ -50,4 +51,16 @@ func stopWithin(t *testing.T, stop func(context.Context) error) {
 	if err := stop(ctx); err != nil {
 		t.Errorf("stop: %v", err)
 	}
+}
+
+// boundAddrs waits until a daemon started with --addr-file path has
+// written it, and returns its listeners' URLs by name (nats, api, ops).
+func boundAddrs(t *testing.T, path string) map[string]string {
+	t.Helper()
+	var addrs map[string]string
+	testkit.WaitFor(t, 20*time.Second, "the daemon's --addr-file", func() bool {
+		b, err := os.ReadFile(path)
+		return err == nil && json.Unmarshal(b, &addrs) == nil
+	})
+	return addrs
 }

@@ -37,7 +37,7 @@ func getJSON(t *testing.T, url, token string, method string, body string) (int, 
 // ready while it is down, and ready again once it is back.
 func TestReadinessFollowsNATS(t *testing.T) {
 	dir := t.TempDir()
-	natsAddr, opsAddr := freePort(t), freePort(t)
+	natsAddr, addrFile := freePort(t), filepath.Join(dir, "addrs.json")
 	startNATS := func() *embedded.Server {
 		srv, err := embedded.Start(embedded.Config{Listen: natsAddr, StoreDir: filepath.Join(dir, "js")})
 		if err != nil {
@@ -49,7 +49,8 @@ func TestReadinessFollowsNATS(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		code, _, _ := run(t, ctx, "worker", "--nats-url", "nats://"+natsAddr, "--ops-listen", opsAddr, "--log-level", "error", "--nats-reconnect-wait", "100ms")
+		code, _, _ := run(t, ctx, "worker", "--nats-url", "nats://"+natsAddr, "--ops-listen", "127.0.0.1:0", "--addr-file", addrFile,
+			"--log-level", "error", "--nats-reconnect-wait", "100ms")
 		done <- code
 	}()
 	defer func() {
@@ -58,18 +59,19 @@ func TestReadinessFollowsNATS(t *testing.T) {
 			t.Errorf("worker exited %d", code)
 		}
 	}()
+	opsURL := boundAddrs(t, addrFile)["ops"]
 	ready := func() int {
-		code, _ := getJSON(t, "http://"+opsAddr+"/readyz", "", http.MethodGet, "")
+		code, _ := getJSON(t, opsURL+"/readyz", "", http.MethodGet, "")
 		return code
 	}
 	waitUntil(t, 20*time.Second, "ready", func() bool { return ready() == http.StatusOK })
-	if code, body := getJSON(t, "http://"+opsAddr+"/healthz", "", http.MethodGet, ""); code != 200 || body["status"] != "ok" {
+	if code, body := getJSON(t, opsURL+"/healthz", "", http.MethodGet, ""); code != 200 || body["status"] != "ok" {
 		t.Fatalf("healthz %d %v", code, body)
 	}
 
 	srv.Shutdown(context.Background())
 	waitUntil(t, 20*time.Second, "not ready without NATS", func() bool { return ready() == http.StatusServiceUnavailable })
-	code, body := getJSON(t, "http://"+opsAddr+"/readyz", "", http.MethodGet, "")
+	code, body := getJSON(t, opsURL+"/readyz", "", http.MethodGet, "")
 	if checks, _ := body["checks"].(map[string]any); code != 503 || checks["nats"] == "ok" {
 		t.Fatalf("readyz without NATS: %d %v", code, body)
 	}

@@ -56,16 +56,16 @@ func startDaemon(t *testing.T, args ...string) (exited <-chan int, stop func()) 
 // A server whose NATS appears only after it started waits for it, says why
 // on /readyz (503) meanwhile, and becomes ready without exiting.
 func TestServerWaitsForALateNATS(t *testing.T) {
-	natsAddr, apiAddr := freePort(t), freePort(t)
+	natsAddr, addrFile := freePort(t), filepath.Join(t.TempDir(), "addrs.json")
 	var srv *embedded.Server
 	t.Cleanup(func() { // registered first, so it runs after the server stops
 		if srv != nil {
 			srv.Shutdown(context.Background())
 		}
 	})
-	done, _ := startDaemon(t, "server", "--nats-url", "nats://"+natsAddr, "--api-listen", apiAddr,
+	done, _ := startDaemon(t, "server", "--nats-url", "nats://"+natsAddr, "--api-listen", "127.0.0.1:0", "--addr-file", addrFile,
 		"--token", "default:admin:"+testToken, "--log-level", "error", "--nats-reconnect-wait", "100ms")
-	base := "http://" + apiAddr
+	base := boundAddrs(t, addrFile)["api"]
 
 	// Not ready while NATS is not there, for a few attempts, and saying so.
 	var waiting map[string]any
@@ -173,11 +173,12 @@ func TestReadinessNamesNATSAtOnce(t *testing.T) {
 
 // Told to stop while waiting for NATS, a worker stops cleanly.
 func TestWorkerStopsWhileWaitingForNATS(t *testing.T) {
-	natsAddr, opsAddr := freePort(t), freePort(t)
-	_, stop := startDaemon(t, "worker", "--nats-url", "nats://"+natsAddr, "--ops-listen", opsAddr, "--log-level", "error",
-		"--nats-reconnect-wait", "100ms")
+	natsAddr, addrFile := freePort(t), filepath.Join(t.TempDir(), "addrs.json")
+	_, stop := startDaemon(t, "worker", "--nats-url", "nats://"+natsAddr, "--ops-listen", "127.0.0.1:0", "--addr-file", addrFile,
+		"--log-level", "error", "--nats-reconnect-wait", "100ms")
+	ops := boundAddrs(t, addrFile)["ops"]
 	waitUntil(t, 20*time.Second, "not ready, waiting for NATS", func() bool {
-		code, checks := readyz(t, "http://"+opsAddr)
+		code, checks := readyz(t, ops)
 		why, _ := checks["provisioned"].(string)
 		return code == http.StatusServiceUnavailable && strings.Contains(why, "waiting for JetStream")
 	})

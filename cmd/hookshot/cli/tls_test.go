@@ -61,13 +61,13 @@ func TestHTTPSAndMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	natsAddr, apiAddr := freePort(t), freePort(t)
+	addrFile := filepath.Join(dir, "addrs.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var stderr strings.Builder
 	go func() {
-		code, _, errOut := run(t, ctx, "server", "--config", conf, "--data-dir", filepath.Join(dir, "data"), "--nats-listen", natsAddr,
-			"--api-listen", apiAddr, "--token", "default:admin:"+testToken, "--log-level", "warn",
+		code, _, errOut := run(t, ctx, "server", "--config", conf, "--data-dir", filepath.Join(dir, "data"), "--nats-listen", "127.0.0.1:0",
+			"--api-listen", "127.0.0.1:0", "--addr-file", addrFile, "--token", "default:admin:"+testToken, "--log-level", "warn",
 			"--tls-cert", srvCert, "--tls-key", srvKey, "--tls-client-ca", caCert)
 		stderr.WriteString(errOut)
 		done <- code
@@ -78,7 +78,8 @@ func TestHTTPSAndMutualTLS(t *testing.T) {
 			t.Errorf("server exited %d: %s", code, stderr.String())
 		}
 	}()
-	base := "https://" + apiAddr
+	base := boundAddrs(t, addrFile)["api"]
+	apiAddr := strings.TrimPrefix(base, "https://")
 	plain := tlsClient(t, srvCert, nil)
 	waitUntil(t, 20*time.Second, "HTTPS up", func() bool {
 		res, err := plain.Get(base + "/healthz")
@@ -194,12 +195,12 @@ func TestNATSOverTLSWithCredentials(t *testing.T) {
 		t.Fatalf("no CA (server certificate not trusted): %d %q", code, errOut)
 	}
 
-	opsAddr := freePort(t)
+	addrFile := filepath.Join(t.TempDir(), "addrs.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
 		t.Setenv("HOOKSHOT_NATS_PASSWORD", "s3cret") // the environment works as well as the flag
-		code, _, _ := run(t, ctx, "worker", "--nats-url", url, "--nats-ca-file", cert, "--nats-user", "hooks", "--ops-listen", opsAddr, "--log-level", "error")
+		code, _, _ := run(t, ctx, "worker", "--nats-url", url, "--nats-ca-file", cert, "--nats-user", "hooks", "--ops-listen", "127.0.0.1:0", "--addr-file", addrFile, "--log-level", "error")
 		done <- code
 	}()
 	defer func() {
@@ -208,8 +209,9 @@ func TestNATSOverTLSWithCredentials(t *testing.T) {
 			t.Errorf("worker exited %d", code)
 		}
 	}()
+	opsURL := boundAddrs(t, addrFile)["ops"]
 	waitUntil(t, 20*time.Second, "worker ready over TLS", func() bool {
-		code, _ := getJSON(t, "http://"+opsAddr+"/readyz", "", http.MethodGet, "")
+		code, _ := getJSON(t, opsURL+"/readyz", "", http.MethodGet, "")
 		return code == 200
 	})
 }
