@@ -22,6 +22,13 @@
 //	                              ▼
 //	                     the controller, the driver, `hookshot runs`
 //
+// Concurrency: lifecycle events are planned one at a time per app, apps
+// concurrently; execution results are recorded one batch at a time per
+// run (what queued up meanwhile: one progress update, one publish of the
+// next hooks), runs concurrently (keyedSerial). Every publish waits for
+// its ack at most events.PublishAckTimeout: an ack lost with a stream
+// leader is trouble to retry, never a wait for ever.
+//
 // The pairing watchdog publishes a post stage the controller never asked
 // for, so a freeze is always followed by its thaw. Several engines may run
 // against one NATS system: they share durable consumers, and every write
