@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/cli"
@@ -70,15 +69,7 @@ func TestEventsPublishTakesAnAppName(t *testing.T) {
 	}
 
 	// What reached the stream: the app's event and the unregistered one's.
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStream(t, natsURL)
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	st, err := js.Stream(sctx, events.StreamLifecycle)

@@ -14,8 +14,6 @@ import (
 
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/cli"
 	"github.com/hookshot-dev/hookshot/events"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // run runs one hookshot command in-process and returns its exit code and output.
@@ -200,15 +198,7 @@ func TestServerEndToEndThroughTheCLI(t *testing.T) {
 	// And once JetStream's de-duplication window has passed (shortened
 	// here to 100 ms), the event is stored as new, yet the stage was
 	// answered before: the CLI still says it is the recorded result.
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStream(t, url)
 	lifecycle, err := js.Stream(ctx, events.StreamLifecycle)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hookshot-dev/hookshot/internal/testkit"
@@ -63,4 +64,19 @@ func boundAddrs(t *testing.T, path string) map[string]string {
 		return err == nil && json.Unmarshal(b, &addrs) == nil
 	})
 	return addrs
+}
+
+// jetStream connects to the NATS at url for the rest of the test.
+func jetStream(t *testing.T, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }

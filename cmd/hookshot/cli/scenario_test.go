@@ -13,8 +13,6 @@ import (
 	"github.com/hookshot-dev/hookshot/cmd/hookshot/cli"
 	"github.com/hookshot-dev/hookshot/events"
 	"github.com/hookshot-dev/hookshot/internal/embedded/natstest"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // scenarioExample is a shipped example scenario.
@@ -193,12 +191,7 @@ func TestScenarioAgainstARunningServer(t *testing.T) {
 		t.Fatalf("second run: %d\n%s%s", code, out, errOut)
 	}
 	// Nothing of the scenarios' definitions is left on the server.
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := jetStream(t, natsURL)
 	for _, b := range []string{events.BucketHooks, events.BucketSources, events.BucketApps, events.BucketOverrides} {
 		kv, err := js.KeyValue(context.Background(), b)
 		if err != nil {
