@@ -81,33 +81,23 @@ func startServerWithAPI(t *testing.T) (string, string) {
 			t.Error("server did not stop")
 		}
 	})
-	var addrs struct{ NATS, API string }
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		// The addr file appears whole once the listeners are bound; the
-		// server is ready when /readyz says so: NATS connected, everything
-		// provisioned, engine and workers consuming.
-		if addrs.API == "" {
-			if b, err := os.ReadFile(addrFile); err == nil {
-				if err := json.Unmarshal(b, &addrs); err != nil || !strings.HasPrefix(addrs.NATS, "nats://127.0.0.1:") ||
-					!strings.HasPrefix(addrs.API, "http://127.0.0.1:") || strings.HasSuffix(addrs.API, ":0") {
-					t.Fatalf("addr file %s: %v", b, err)
-				}
-			}
-		}
-		if addrs.API != "" {
-			if res, err := http.Get(addrs.API + "/readyz"); err == nil {
-				res.Body.Close()
-				if res.StatusCode == http.StatusOK {
-					return addrs.NATS, addrs.API
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready (addresses %+v)", addrs)
-		}
-		time.Sleep(50 * time.Millisecond)
+	// The addr file appears whole once the listeners are bound; the
+	// server is ready when /readyz says so: NATS connected, everything
+	// provisioned, engine and workers consuming.
+	addrs := boundAddrs(t, addrFile)
+	natsURL, apiURL := addrs["nats"], addrs["api"]
+	if !strings.HasPrefix(natsURL, "nats://127.0.0.1:") || !strings.HasPrefix(apiURL, "http://127.0.0.1:") || strings.HasSuffix(apiURL, ":0") {
+		t.Fatalf("addr file: %v", addrs)
 	}
+	waitUntil(t, 20*time.Second, "server ready", func() bool {
+		res, err := http.Get(apiURL + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+	return natsURL, apiURL
 }
 
 func TestVersion(t *testing.T) {
