@@ -202,9 +202,18 @@ func (c *scriptCache) open() error {
 	if err != nil {
 		return fmt.Errorf("executor: create script cache: %w", err)
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, cacheLockName), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	// The lock file appears under its name already locked (made and
+	// locked under another name, then renamed): a sweep by another cache
+	// that opened it between its creation and its flock would find it free
+	// and remove this live cache. Until the rename the directory has no
+	// lock file, which a sweep leaves alone for staleUnlocked.
+	staging := filepath.Join(dir, cacheLockName+".new")
+	lock, err := os.OpenFile(staging, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
-		if err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
+			err = os.Rename(staging, filepath.Join(dir, cacheLockName))
+		}
+		if err != nil {
 			lock.Close()
 		}
 	}

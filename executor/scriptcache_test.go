@@ -260,3 +260,38 @@ func waitFile(t *testing.T, path string) {
 	t.Helper()
 	waitFor(t, path+" to appear", func() bool { _, err := os.Stat(path); return err == nil })
 }
+
+// Caches opening at the same time in one directory (runners of parallel
+// tests, workers sharing a TempDir) never sweep away each other: each
+// one's sweep runs while the others make and lock their directories.
+func TestScriptCachesOpeningTogetherKeepTheirDirectories(t *testing.T) {
+	parent := t.TempDir()
+	for round := range 50 {
+		caches := make([]*scriptCache, 8)
+		errs := make([]error, len(caches))
+		var wg sync.WaitGroup
+		for i := range caches {
+			caches[i] = newScriptCache(parent, 16, 1<<20)
+			wg.Go(func() {
+				c := caches[i]
+				c.mu.Lock()
+				errs[i] = c.open()
+				c.mu.Unlock()
+			})
+		}
+		wg.Wait()
+		for i, c := range caches {
+			if errs[i] != nil {
+				t.Fatalf("round %d: open: %v", round, errs[i])
+			}
+			if _, err := os.Stat(filepath.Join(c.dir, cacheLockName)); err != nil {
+				t.Fatalf("round %d: cache %d's directory was swept while it lived: %v", round, i, err)
+			}
+		}
+		for _, c := range caches {
+			if err := c.close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
